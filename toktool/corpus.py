@@ -1,0 +1,266 @@
+"""Streaming corpus reading: files, globs, directories, stdin, .gz/.zst, JSON lines.
+
+Everything is read line by line in constant memory. A "text" is one line of a plain-text file (with its
+newline, so newline pre-tokens are learnt like any other) or one record's field of a JSON-lines file.
+Invalid UTF-8 is handled per line by the --errors policy and counted, so a user learns how dirty the
+corpus was instead of getting a silent U+FFFD soup or a crash half way through a 10 GB file.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import io
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import InputError, ToktoolError
+
+ERROR_POLICIES = ("strict", "replace", "skip")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+_BINARY_SNIFF = 8192
+
+
+@dataclass
+class InputInfo:
+    """What was read from one input: reproducibility data for train.json."""
+
+    path: str
+    sha256: str = ""
+    bytes: int = 0
+    texts: int = 0
+
+
+@dataclass
+class CorpusStats:
+    inputs: list[InputInfo] = field(default_factory=list)
+    texts: int = 0
+    bytes: int = 0  # decoded text bytes (UTF-8), after the error policy
+    invalid_lines: int = 0  # lines with invalid UTF-8 (replaced or skipped)
+    errors: str = "replace"
+    raw_done: int = 0  # raw bytes of finished inputs, for progress
+    _reader: object = None
+
+    def raw_read(self) -> int:
+        """Raw (on-disk) bytes consumed so far, including the input being read now."""
+        return self.raw_done + (self._reader.nbytes if self._reader is not None else 0)  # type: ignore[attr-defined]
+
+    def as_dict(self) -> dict:
+        return {
+            "texts": self.texts,
+            "bytes": self.bytes,
+            "invalid_utf8_lines": self.invalid_lines,
+            "errors_policy": self.errors,
+            "inputs": [vars(i) for i in self.inputs],
+        }
+
+
+def _strip_compression(name: str) -> str:
+    for suf in (".gz", ".zst"):
+        if name.endswith(suf):
+            return name[: -len(suf)]
+    return name
+
+
+def is_jsonl_name(name: str) -> bool:
+    return _strip_compression(name).endswith(JSONL_SUFFIXES)
+
+
+def expand_inputs(inputs: Iterable[str]) -> list[str]:
+    """Resolve files, directories (recursively, sorted, hidden files skipped) and quoted globs."""
+    out: list[str] = []
+    for item in inputs:
+        if item == "-":
+            out.append("-")
+            continue
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(
+                str(f)
+                for f in p.rglob("*")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+            if not found:
+                raise InputError(f"{item}: directory contains no files")
+            out.extend(found)
+        elif p.exists():
+            if not p.is_file():
+                raise InputError(f"{item}: not a regular file")
+            out.append(item)
+        elif glob.has_magic(item):
+            found = sorted(f for f in glob.glob(item, recursive=True) if os.path.isfile(f))
+            if not found:
+                raise InputError(f"{item}: no file matches this pattern")
+            out.extend(found)
+        else:
+            raise InputError(f"{item}: no such file or directory")
+    if not out:
+        raise InputError("no input files given (pass paths, a directory, or - for stdin)")
+    return out
+
+
+class _HashingReader(io.RawIOBase):
+    """Hashes the raw (possibly compressed) bytes as they are read, so inputs are hashed in one pass."""
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self.hash = hashlib.sha256()
+        self.nbytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        n = self._raw.readinto(b)
+        if n:
+            mv = memoryview(b)[:n]
+            self.hash.update(mv)
+            self.nbytes += n
+        return n or 0
+
+
+def _open_binary(path: str) -> tuple[BinaryIO, _HashingReader | None]:
+    if path == "-":
+        raw = sys.stdin.buffer
+    else:
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        except OSError as e:
+            raise InputError(f"{path}: cannot open: {e.strerror or e}") from None
+    hasher = _HashingReader(raw)
+    buffered: BinaryIO = io.BufferedReader(hasher, buffer_size=1 << 20)
+    if path.endswith(".gz"):
+        buffered = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+    elif path.endswith(".zst"):
+        try:
+            import zstandard
+        except ImportError:
+            raise ToktoolError(f"{path}: reading .zst needs the 'zstandard' package (pip install toktool[zstd])") from None
+        buffered = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(buffered), buffer_size=1 << 20)  # type: ignore[arg-type]
+    return buffered, hasher
+
+
+def _sniff_binary(stream: BinaryIO, path: str) -> None:
+    try:
+        head = stream.peek(_BINARY_SNIFF)[:_BINARY_SNIFF] if hasattr(stream, "peek") else b""
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+    if b"\x00" in head:
+        raise InputError(f"{path}: looks like a binary file (NUL bytes near the start); toktool reads UTF-8 text")
+
+
+def iter_lines(path: str, errors: str, stats: CorpusStats) -> Iterator[tuple[int, str]]:
+    """Yield (line number, decoded line with newline) for one input, applying the UTF-8 policy."""
+    stream, hasher = _open_binary(path)
+    info = InputInfo(path="<stdin>" if path == "-" else path)
+    stats.inputs.append(info)
+    stats._reader = hasher
+    try:
+        _sniff_binary(stream, info.path)
+        lineno = 0
+        try:
+            for raw in stream:
+                lineno += 1
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    if errors == "strict":
+                        raise InputError(
+                            f"{info.path}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace or skip)"
+                        ) from None
+                    stats.invalid_lines += 1
+                    if errors == "skip":
+                        continue
+                    line = raw.decode("utf-8", errors="replace")
+                yield lineno, line
+        except (OSError, EOFError, gzip.BadGzipFile) as e:
+            if isinstance(e, InputError):
+                raise
+            raise InputError(f"{info.path}: cannot read (line {lineno + 1}): {e}") from None
+        except Exception as e:  # zstandard raises its own error type for corrupt frames
+            if type(e).__module__.startswith("zstandard"):
+                raise InputError(f"{info.path}: corrupt zstd stream: {e}") from None
+            raise
+    finally:
+        if hasher is not None:
+            info.sha256 = hasher.hash.hexdigest()
+            info.bytes = hasher.nbytes
+            stats.raw_done += hasher.nbytes
+            stats._reader = None
+        if path != "-":
+            stream.close()
+
+
+def _field(record: object, dotted: str) -> object:
+    cur = record
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            raise KeyError(part)
+        cur = cur[part]
+    return cur
+
+
+def iter_texts(
+    inputs: Iterable[str],
+    text_field: str | None = None,
+    errors: str = "replace",
+    stats: CorpusStats | None = None,
+) -> Iterator[str]:
+    """Yield the texts of all inputs in order. `inputs` must already be expanded (expand_inputs)."""
+    if errors not in ERROR_POLICIES:
+        raise ToktoolError(f"--errors must be one of {', '.join(ERROR_POLICIES)}")
+    if stats is None:
+        stats = CorpusStats()
+    stats.errors = errors
+    for path in inputs:
+        jsonl = text_field is not None or is_jsonl_name(path)
+        if jsonl and text_field is None:
+            raise InputError(f"{path}: JSON lines input needs --text-field NAME (the field holding the text)")
+        start_texts = stats.texts
+        for lineno, line in iter_lines(path, errors, stats):
+            if jsonl:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise InputError(f"{_name(path)}:{lineno}: malformed JSON line: {e.msg} (column {e.colno})") from None
+                try:
+                    text = _field(record, text_field)  # type: ignore[arg-type]
+                except KeyError:
+                    raise InputError(f"{_name(path)}:{lineno}: record has no field {text_field!r}") from None
+                if text is None:
+                    continue
+                if not isinstance(text, str):
+                    raise InputError(
+                        f"{_name(path)}:{lineno}: field {text_field!r} is {type(text).__name__}, expected a string"
+                    )
+            else:
+                text = line
+            stats.texts += 1
+            stats.bytes += len(text.encode("utf-8")) if not text.isascii() else len(text)
+            yield text
+        stats.inputs[-1].texts = stats.texts - start_texts
+
+
+def _name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def total_input_size(paths: list[str]) -> int | None:
+    """Bytes on disk of all inputs, for the progress bar; None when unknown (stdin)."""
+    total = 0
+    for p in paths:
+        if p == "-":
+            return None
+        try:
+            total += os.path.getsize(p)
+        except OSError:
+            return None
+    return total

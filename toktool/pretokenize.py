@@ -1,0 +1,239 @@
+"""Pre-tokenizer presets and the word-counting hot path.
+
+Each preset is the well-known regex verbatim (tests compare them with the sources: tiktoken's
+`tiktoken_ext/openai_public.py`, the GPT-2 encoder), so a tokenizer trained here splits text exactly
+as the ecosystem's encoders do. Counting runs the regex with the `regex` module line by line, spread
+over worker processes: sums of counts do not depend on the number of workers, so the result is the
+same whatever the parallelism.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import regex
+
+from .errors import ToktoolError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    pattern: str | None  # None: the whole text is one pre-token
+    source: str
+
+
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+CL100K_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+O200K_PATTERN = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+LLAMA3_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+# Lossless whitespace split: a word keeps one leading space (as GPT-2 does), other whitespace stands
+# alone. Unlike HF's `Whitespace` pre-tokenizer nothing is dropped, so byte-level round-trips hold.
+WHITESPACE_PATTERN = r""" ?\S+|\s+(?!\S)|\s+"""
+
+PRESETS: dict[str, Preset] = {
+    "gpt2": Preset("gpt2", GPT2_PATTERN, "GPT-2 encoder.py (Radford et al. 2019)"),
+    "gpt4": Preset("gpt4", CL100K_PATTERN, "tiktoken cl100k_base"),
+    "o200k": Preset("o200k", O200K_PATTERN, "tiktoken o200k_base"),
+    "llama3": Preset("llama3", LLAMA3_PATTERN, "Meta Llama 3 tokenizer"),
+    "whitespace": Preset("whitespace", WHITESPACE_PATTERN, "toktool: lossless whitespace split"),
+    "none": Preset("none", None, "no split: each text is one pre-token"),
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ToktoolError(f"unknown pre-tokenizer {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+# --- GPT-2 byte-level mapping -------------------------------------------------------------------
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte → printable character map (printable Latin-1 bytes map to themselves)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+BYTE_TO_CHAR: dict[int, str] = bytes_to_unicode()
+CHAR_TO_BYTE: dict[str, int] = {c: b for b, c in BYTE_TO_CHAR.items()}
+_BYTE_TRANS = [BYTE_TO_CHAR[b] for b in range(256)]
+
+
+def to_byte_level(data: bytes) -> str:
+    return "".join(_BYTE_TRANS[b] for b in data)
+
+
+def from_byte_level(s: str) -> bytes:
+    try:
+        return bytes(CHAR_TO_BYTE[c] for c in s)
+    except KeyError as e:
+        raise ToktoolError(f"token {s!r} is not a byte-level token (character {e.args[0]!r})") from None
+
+
+def byte_alphabet_order() -> list[int]:
+    """The 256 bytes in the order of their byte-level characters' code points.
+
+    Hugging Face's BpeTrainer gives the initial alphabet ids in code-point order; we do the same so
+    that ids, and therefore tie-breaks between equally frequent pairs, agree with it.
+    """
+    return sorted(range(256), key=lambda b: ord(BYTE_TO_CHAR[b]))
+
+
+# --- splitting and counting -------------------------------------------------------------------
+
+def _special_splitter(special_tokens: Iterable[str]) -> regex.Pattern | None:
+    toks = sorted({t for t in special_tokens if t}, key=len, reverse=True)
+    if not toks:
+        return None
+    return regex.compile("|".join(regex.escape(t) for t in toks))
+
+
+def make_splitter(preset: str, special_tokens: Iterable[str] = ()) -> Callable[[str], list[str]]:
+    """Return text → pre-tokens. Special tokens are cut out first and never counted as words."""
+    p = get_preset(preset)
+    specials = _special_splitter(special_tokens)
+    if p.pattern is None:
+        def base(text: str) -> list[str]:
+            return [text] if text else []
+    else:
+        base = regex.compile(p.pattern).findall
+    if specials is None:
+        return base
+    sp_split = specials.split
+
+    def split(text: str) -> list[str]:
+        out: list[str] = []
+        for piece in sp_split(text):
+            if piece:
+                out.extend(base(piece))
+        return out
+
+    return split
+
+
+def count_plain(texts: Iterable[str], preset: str, special_tokens: Iterable[str] = ()) -> Counter:
+    """Reference counter: one process, the plain regex. Tests hold the fast path to this."""
+    split = make_splitter(preset, special_tokens)
+    c: Counter = Counter()
+    for t in texts:
+        c.update(split(t))
+    return c
+
+
+def _batches(texts: Iterable[str], batch_chars: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for t in texts:
+        batch.append(t)
+        size += len(t)
+        if size >= batch_chars:
+            yield batch
+            batch = []
+            size = 0
+    if batch:
+        yield batch
+
+
+def _count_worker(preset: str, specials: list[str], inq, outq) -> None:
+    try:
+        split = make_splitter(preset, specials)
+        c: Counter = Counter()
+        while True:
+            batch = inq.get()
+            if batch is None:
+                break
+            toks: list[str] = []
+            for t in batch:
+                toks += split(t)
+            c.update(toks)
+        outq.put(("ok", dict(c)))
+    except BaseException as e:  # report instead of hanging the parent
+        outq.put(("error", repr(e)))
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def count_words(
+    texts: Iterable[str],
+    preset: str,
+    special_tokens: Iterable[str] = (),
+    workers: int | None = None,
+    batch_chars: int = 1 << 20,
+    on_batch: Callable[[], None] | None = None,
+) -> Counter:
+    """Count pre-tokens; `workers` > 1 spreads the regex over processes (the hot path)."""
+    get_preset(preset)
+    specials = list(special_tokens)
+    workers = default_workers() if workers is None else workers
+    if workers <= 1:
+        split = make_splitter(preset, specials)
+        c: Counter = Counter()
+        for batch in _batches(texts, batch_chars):
+            toks: list[str] = []
+            for t in batch:
+                toks += split(t)
+            c.update(toks)
+            if on_batch:
+                on_batch()
+        return c
+
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    inq = ctx.Queue(maxsize=workers * 2)
+    outq = ctx.Queue()
+    procs = [ctx.Process(target=_count_worker, args=(preset, specials, inq, outq), daemon=True) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    try:
+        for batch in _batches(texts, batch_chars):
+            inq.put(batch)
+            if on_batch:
+                on_batch()
+        for _ in procs:
+            inq.put(None)
+        total: Counter = Counter()
+        for _ in procs:
+            status, payload = outq.get()
+            if status != "ok":
+                raise RuntimeError(f"counting worker failed: {payload}")
+            total.update(payload)
+        for p in procs:
+            p.join()
+        return total
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()

@@ -1,0 +1,445 @@
+"""The Numba merge loop. Flat arrays only; no Python objects inside.
+
+Semantics follow Hugging Face's BpeTrainer (tokenizers/src/models/bpe/trainer.rs and word.rs) so that
+the merges come out identical:
+- a max-heap of entries (count, pair, position list) with lazy invalidation: a popped entry whose
+  count is stale is re-pushed with the current count;
+- ties: higher count first, then the smaller pair (a, b) by id, i.e. by creation order;
+- a merge is applied to the words in the popped entry's own position list; the pairs it creates are
+  collected per pair and pushed as new entries (so one pair may have several entries when a token
+  string is produced by two different pairs and its id is reused);
+- per-occurrence count changes exactly as `Word::merge` produces them.
+Differences, both documented: `max_len` allows tokens of up to max_len bytes (HF: strictly shorter),
+and entries whose current count is <= 0 are dropped rather than re-pushed (same merges).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_EMPTY = np.int64(-1)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(key: np.int64, shift: np.uint64) -> np.int64:
+    return np.int64((np.uint64(key) * _GOLDEN) >> shift)
+
+
+@njit(cache=True, nogil=True)
+def _pairs_rehash(keys, vals, new_bits):
+    cap = np.int64(1) << new_bits
+    shift = np.uint64(64 - new_bits)
+    nk = np.full(cap, _EMPTY, dtype=np.int64)
+    nv = np.empty(cap, dtype=np.int32)
+    mask = cap - 1
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        if k != _EMPTY:
+            s = _slot(k, shift)
+            while nk[s] != _EMPTY:
+                s = (s + 1) & mask
+            nk[s] = k
+            nv[s] = vals[i]
+    return nk, nv
+
+
+@njit(cache=True, nogil=True)
+def _grow_i64(a, need):
+    n = a.shape[0]
+    if need <= n:
+        return a
+    m = max(need, 2 * n + 16)
+    b = np.empty(m, dtype=a.dtype)
+    b[:n] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
+def _grow_i32(a, need):
+    n = a.shape[0]
+    if need <= n:
+        return a
+    m = max(need, 2 * n + 16)
+    b = np.empty(m, dtype=a.dtype)
+    b[:n] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
+def _grow_u8(a, need):
+    n = a.shape[0]
+    if need <= n:
+        return a
+    m = max(need, 2 * n + 16)
+    b = np.empty(m, dtype=a.dtype)
+    b[:n] = a
+    return b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _better(c1, p1, l1, c2, p2, l2, pa, pb):
+    """Heap order: count desc, then pair (a, b) asc, then older position list first."""
+    if c1 != c2:
+        return c1 > c2
+    if p1 != p2:
+        if pa[p1] != pa[p2]:
+            return pa[p1] < pa[p2]
+        return pb[p1] < pb[p2]
+    return l1 < l2
+
+
+@njit(cache=True, nogil=True)
+def _heap_push(hc, hp, hl, size, c, p, l, pa, pb):
+    i = size
+    hc[i] = c
+    hp[i] = p
+    hl[i] = l
+    while i > 0:
+        parent = (i - 1) >> 1
+        if _better(hc[i], hp[i], hl[i], hc[parent], hp[parent], hl[parent], pa, pb):
+            hc[i], hc[parent] = hc[parent], hc[i]
+            hp[i], hp[parent] = hp[parent], hp[i]
+            hl[i], hl[parent] = hl[parent], hl[i]
+            i = parent
+        else:
+            break
+
+
+@njit(cache=True, nogil=True)
+def _heap_pop(hc, hp, hl, size, pa, pb):
+    """Remove the root (caller reads it first). `size` is the size before popping."""
+    last = size - 1
+    hc[0] = hc[last]
+    hp[0] = hp[last]
+    hl[0] = hl[last]
+    n = last
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= n:
+            break
+        best = left
+        right = left + 1
+        if right < n and _better(hc[right], hp[right], hl[right], hc[left], hp[left], hl[left], pa, pb):
+            best = right
+        if _better(hc[best], hp[best], hl[best], hc[i], hp[i], hl[i], pa, pb):
+            hc[i], hc[best] = hc[best], hc[i]
+            hp[i], hp[best] = hp[best], hp[i]
+            hl[i], hl[best] = hl[best], hl[i]
+            i = best
+        else:
+            break
+
+
+@njit(cache=True, nogil=True)
+def _fnv(data, start, end):
+    h = np.uint64(0xCBF29CE484222325)
+    for i in range(start, end):
+        h = (h ^ np.uint64(data[i])) * np.uint64(0x100000001B3)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def bpe_train_kernel(
+    sym,  # int32[total]: initial symbol ids of all words, concatenated (modified in place)
+    woff,  # int64[nw+1]
+    wcnt,  # int64[nw]
+    tok_data,  # uint8: bytes of the initial tokens
+    tok_off,  # int64[n0+1]
+    vocab_target,  # stop when this many tokens exist (specials excluded)
+    min_freq,
+    max_len,  # max token length in bytes
+    progress,  # int64[2]: merges done, vocab size (read by another thread)
+    stop,  # int64[1]: set to 1 by another thread to stop early
+):
+    nw = woff.shape[0] - 1
+    wstart = woff[:-1].copy()
+    wlen = np.empty(nw, dtype=np.int64)
+    for w in range(nw):
+        wlen[w] = woff[w + 1] - woff[w]
+
+    # --- token table (dedupe by bytes, like HF's word_to_id) -----------------------------
+    ntok = tok_off.shape[0] - 1
+    tcap = max(vocab_target, ntok) + 1
+    t_off = np.empty(tcap + 1, dtype=np.int64)
+    t_off[: ntok + 1] = tok_off
+    t_data = tok_data.copy()
+    t_len = np.empty(tcap, dtype=np.int64)
+    for t in range(ntok):
+        t_len[t] = tok_off[t + 1] - tok_off[t]
+    th_bits = 4
+    while (np.int64(1) << th_bits) < 4 * tcap:
+        th_bits += 1
+    th_mask = (np.int64(1) << th_bits) - 1
+    th = np.full(np.int64(1) << th_bits, np.int32(-1), dtype=np.int32)
+    for t in range(ntok):
+        s = np.int64(_fnv(t_data, t_off[t], t_off[t + 1]) & np.uint64(th_mask))
+        while th[s] != -1:
+            s = (s + 1) & th_mask
+        th[s] = t
+
+    # --- pair table ------------------------------------------------------------------------
+    pbits = 16
+    pcap = np.int64(1) << pbits
+    pkeys = np.full(pcap, _EMPTY, dtype=np.int64)
+    pvals = np.empty(pcap, dtype=np.int32)
+    pa = np.empty(1 << 16, dtype=np.int32)
+    pb = np.empty(1 << 16, dtype=np.int32)
+    pcount = np.zeros(1 << 16, dtype=np.int64)
+    npairs = 0
+
+    # --- step buffer of (pair << 32 | word) for positions ----------------------------------
+    buf = np.empty(1 << 16, dtype=np.int64)
+    nbuf = 0
+
+    # initial pair counts and positions
+    for w in range(nw):
+        st = wstart[w]
+        c = wcnt[w]
+        for i in range(st, st + wlen[w] - 1):
+            a = sym[i]
+            b = sym[i + 1]
+            if t_len[a] + t_len[b] > max_len:
+                continue
+            key = (np.int64(a) << 32) | np.int64(b)
+            if 2 * (npairs + 1) > pcap:
+                pbits += 1
+                pkeys, pvals = _pairs_rehash(pkeys, pvals, pbits)
+                pcap = np.int64(1) << pbits
+            s = _slot(key, np.uint64(64 - pbits))
+            while pkeys[s] != _EMPTY and pkeys[s] != key:
+                s = (s + 1) & (pcap - 1)
+            if pkeys[s] == _EMPTY:
+                pkeys[s] = key
+                pvals[s] = npairs
+                if npairs >= pa.shape[0]:
+                    pa = _grow_i32(pa, npairs + 1)
+                    pb = _grow_i32(pb, npairs + 1)
+                    old = pcount.shape[0]
+                    pcount = _grow_i64(pcount, npairs + 1)
+                    pcount[old:] = 0
+                pa[npairs] = a
+                pb[npairs] = b
+                pcount[npairs] = 0
+                npairs += 1
+            pid = pvals[s]
+            pcount[pid] += c
+            if nbuf >= buf.shape[0]:
+                buf = _grow_i64(buf, nbuf + 1)
+            buf[nbuf] = (np.int64(pid) << 32) | np.int64(w)
+            nbuf += 1
+
+    # position lists: pool of word ids, each list a contiguous segment
+    pool = np.empty(max(nbuf, 16), dtype=np.int32)
+    npool = 0
+    lstart = np.empty(1 << 16, dtype=np.int64)
+    llen = np.empty(1 << 16, dtype=np.int64)
+    nlists = 0
+    hc = np.empty(1 << 16, dtype=np.int64)
+    hp = np.empty(1 << 16, dtype=np.int32)
+    hl = np.empty(1 << 16, dtype=np.int32)
+    hsize = 0
+
+    # group initial positions by pair
+    keys = np.sort(buf[:nbuf])
+    i = 0
+    while i < nbuf:
+        pid = keys[i] >> 32
+        j = i
+        if nlists >= lstart.shape[0]:
+            lstart = _grow_i64(lstart, nlists + 1)
+            llen = _grow_i64(llen, nlists + 1)
+        lstart[nlists] = npool
+        prev = np.int64(-1)
+        while j < nbuf and (keys[j] >> 32) == pid:
+            if keys[j] != prev:
+                pool[npool] = np.int32(keys[j] & 0xFFFFFFFF)
+                npool += 1
+                prev = keys[j]
+            j += 1
+        llen[nlists] = npool - lstart[nlists]
+        if pcount[pid] > 0:
+            if hsize >= hc.shape[0]:
+                hc = _grow_i64(hc, hsize + 1)
+                hp = _grow_i32(hp, hsize + 1)
+                hl = _grow_i32(hl, hsize + 1)
+            _heap_push(hc, hp, hl, hsize, pcount[pid], np.int32(pid), np.int32(nlists), pa, pb)
+            hsize += 1
+        nlists += 1
+        i = j
+    keys = np.empty(0, dtype=np.int64)
+
+    # --- merges ----------------------------------------------------------------------------
+    m_a = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
+    m_b = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
+    m_new = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
+    nmerges = 0
+
+    while ntok < vocab_target and hsize > 0:
+        if stop[0] != 0:
+            break
+        c0 = hc[0]
+        pid = hp[0]
+        lid = hl[0]
+        _heap_pop(hc, hp, hl, hsize, pa, pb)
+        hsize -= 1
+        cur = pcount[pid]
+        if c0 != cur:
+            if cur > 0:
+                _heap_push(hc, hp, hl, hsize, cur, pid, lid, pa, pb)
+                hsize += 1
+            continue
+        if cur < 1 or cur < min_freq:
+            break
+        a = pa[pid]
+        b = pb[pid]
+
+        # new token = bytes(a) + bytes(b); reuse the id if that string exists already
+        la = t_len[a]
+        lb = t_len[b]
+        nl = la + lb
+        base = t_off[ntok]
+        t_data = _grow_u8(t_data, base + nl)
+        for k in range(la):
+            t_data[base + k] = t_data[t_off[a] + k]
+        for k in range(lb):
+            t_data[base + la + k] = t_data[t_off[b] + k]
+        s = np.int64(_fnv(t_data, base, base + nl) & np.uint64(th_mask))
+        new = -1
+        while th[s] != -1:
+            t = th[s]
+            if t_len[t] == nl:
+                same = True
+                for k in range(nl):
+                    if t_data[t_off[t] + k] != t_data[base + k]:
+                        same = False
+                        break
+                if same:
+                    new = t
+                    break
+            s = (s + 1) & th_mask
+        if new == -1:
+            new = ntok
+            th[s] = new
+            t_len[new] = nl
+            t_off[ntok + 1] = base + nl
+            ntok += 1
+
+        if nmerges >= m_a.shape[0]:
+            m_a = _grow_i32(m_a, nmerges + 1)
+            m_b = _grow_i32(m_b, nmerges + 1)
+            m_new = _grow_i32(m_new, nmerges + 1)
+        m_a[nmerges] = a
+        m_b[nmerges] = b
+        m_new[nmerges] = new
+        nmerges += 1
+
+        # apply to the words of this entry's position list, collecting count changes
+        nbuf = 0
+        ls = lstart[lid]
+        for q in range(ls, ls + llen[lid]):
+            w = pool[q]
+            st = wstart[w]
+            end = st + wlen[w]
+            c = wcnt[w]
+            r = st
+            o = st
+            while r < end:
+                if r + 1 < end and sym[r] == a and sym[r + 1] == b:
+                    for side in range(2):
+                        if side == 0:
+                            if o == st:
+                                continue
+                            x = sym[o - 1]
+                            k_minus = (np.int64(x) << 32) | np.int64(a)
+                            k_plus = (np.int64(x) << 32) | np.int64(new)
+                            ok = t_len[x] + nl <= max_len
+                        else:
+                            if r + 2 >= end:
+                                continue
+                            y = sym[r + 2]
+                            k_minus = (np.int64(b) << 32) | np.int64(y)
+                            k_plus = (np.int64(new) << 32) | np.int64(y)
+                            ok = nl + t_len[y] <= max_len
+                        for sign in range(2):
+                            if sign == 0:
+                                key = k_minus
+                            else:
+                                if not ok:
+                                    continue
+                                key = k_plus
+                            if 2 * (npairs + 1) > pcap:
+                                pbits += 1
+                                pkeys, pvals = _pairs_rehash(pkeys, pvals, pbits)
+                                pcap = np.int64(1) << pbits
+                            s = _slot(key, np.uint64(64 - pbits))
+                            while pkeys[s] != _EMPTY and pkeys[s] != key:
+                                s = (s + 1) & (pcap - 1)
+                            if pkeys[s] == _EMPTY:
+                                pkeys[s] = key
+                                pvals[s] = npairs
+                                if npairs >= pa.shape[0]:
+                                    pa = _grow_i32(pa, npairs + 1)
+                                    pb = _grow_i32(pb, npairs + 1)
+                                    old = pcount.shape[0]
+                                    pcount = _grow_i64(pcount, npairs + 1)
+                                    pcount[old:] = 0
+                                pa[npairs] = np.int32(key >> 32)
+                                pb[npairs] = np.int32(key & 0xFFFFFFFF)
+                                pcount[npairs] = 0
+                                npairs += 1
+                            p2 = pvals[s]
+                            if sign == 0:
+                                pcount[p2] -= c
+                            else:
+                                pcount[p2] += c
+                                if nbuf >= buf.shape[0]:
+                                    buf = _grow_i64(buf, nbuf + 1)
+                                buf[nbuf] = (np.int64(p2) << 32) | np.int64(w)
+                                nbuf += 1
+                    sym[o] = new
+                    o += 1
+                    r += 2
+                else:
+                    sym[o] = sym[r]
+                    o += 1
+                    r += 1
+            wlen[w] = o - st
+
+        # new entries for the pairs this step created (HF: where_to_update, then drained)
+        if nbuf > 0:
+            keys = np.sort(buf[:nbuf])
+            i = 0
+            while i < nbuf:
+                p2 = keys[i] >> 32
+                j = i
+                if nlists >= lstart.shape[0]:
+                    lstart = _grow_i64(lstart, nlists + 1)
+                    llen = _grow_i64(llen, nlists + 1)
+                pool = _grow_i32(pool, npool + (nbuf - i))
+                lstart[nlists] = npool
+                prev = np.int64(-1)
+                while j < nbuf and (keys[j] >> 32) == p2:
+                    if keys[j] != prev:
+                        pool[npool] = np.int32(keys[j] & 0xFFFFFFFF)
+                        npool += 1
+                        prev = keys[j]
+                    j += 1
+                llen[nlists] = npool - lstart[nlists]
+                if pcount[p2] > 0:
+                    if hsize >= hc.shape[0]:
+                        hc = _grow_i64(hc, hsize + 1)
+                        hp = _grow_i32(hp, hsize + 1)
+                        hl = _grow_i32(hl, hsize + 1)
+                    _heap_push(hc, hp, hl, hsize, pcount[p2], np.int32(p2), np.int32(nlists), pa, pb)
+                    hsize += 1
+                nlists += 1
+                i = j
+        progress[0] = nmerges
+        progress[1] = ntok
+
+    progress[0] = nmerges
+    progress[1] = ntok
+    return m_a[:nmerges].copy(), m_b[:nmerges].copy(), m_new[:nmerges].copy(), t_data[: t_off[ntok]].copy(), t_off[: ntok + 1].copy(), wlen

@@ -1,0 +1,142 @@
+"""Byte-level BPE training: prepare flat arrays from WordCounts, run the Numba loop, collect merges.
+
+The merge loop runs in a worker thread (the kernel releases the GIL), so the main thread can drive a
+progress bar and turn Ctrl-C into a clean early stop instead of an abandoned native loop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..counts import WordCounts
+from ..errors import ToktoolError
+from ..pretokenize import byte_alphabet_order
+
+ALPHABET_SIZE = 256
+UNLIMITED = np.int64(1) << 40
+
+
+@dataclass
+class BPEResult:
+    """A trained byte-level BPE: ids 0..len(specials)-1 are the special tokens, then `tokens`."""
+
+    special_tokens: list[str]
+    tokens: list[bytes]  # token bytes for ids len(specials)..
+    merges: list[tuple[int, int]]  # in rank order, ids include the specials offset
+    merges_raw: int  # merge steps taken (HF can merge one pair twice; see export)
+    train_tokens: int  # tokens of the training words after the learnt merges (weighted by count)
+    train_bytes: int
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.special_tokens) + len(self.tokens)
+
+    def token_bytes(self, i: int) -> bytes:
+        n = len(self.special_tokens)
+        return self.special_tokens[i].encode("utf-8") if i < n else self.tokens[i - n]
+
+
+def check_vocab_size(vocab_size: int, special_tokens: Sequence[str]) -> None:
+    need = ALPHABET_SIZE + len(special_tokens)
+    if vocab_size < need:
+        raise ToktoolError(
+            f"--vocab-size {vocab_size} is below the byte alphabet plus special tokens ({ALPHABET_SIZE} + {len(special_tokens)} = {need})"
+        )
+
+
+def prepare_words(wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Words as initial symbol ids (byte → position of its byte-level char in code-point order)."""
+    order = byte_alphabet_order()
+    byte_to_id = np.empty(256, dtype=np.int32)
+    for i, b in enumerate(order):
+        byte_to_id[b] = i
+    sym = byte_to_id[wc.data]
+    return sym, wc.offsets.astype(np.int64, copy=True), wc.counts.astype(np.int64, copy=True)
+
+
+def dedupe_merges(raw: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """HF keeps one rank per pair, the last one at which it was merged (its model stores a map)."""
+    last: dict[tuple[int, int], int] = {}
+    for i, p in enumerate(raw):
+        last[p] = i
+    return [p for p, _ in sorted(last.items(), key=lambda kv: kv[1])]
+
+
+def train_bpe(
+    wc: WordCounts,
+    vocab_size: int,
+    min_frequency: int = 0,
+    special_tokens: Sequence[str] = (),
+    max_token_length: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    poll_interval: float = 0.1,
+) -> BPEResult:
+    """Learn merges until `vocab_size` tokens (special tokens included) or no pair is frequent enough."""
+    specials = list(dict.fromkeys(special_tokens))
+    check_vocab_size(vocab_size, specials)
+    if max_token_length is not None and max_token_length < 2:
+        raise ToktoolError("--max-token-length must be at least 2 bytes")
+    if len(wc) == 0:
+        raise ToktoolError("empty corpus: there is no text to train on")
+
+    t0 = time.perf_counter()
+    from ._bpe_kernel import bpe_train_kernel  # numba import + cached compile: only when training
+
+    t_import = time.perf_counter() - t0
+    sym, woff, wcnt = prepare_words(wc)
+    order = byte_alphabet_order()
+    tok_data = np.array(order, dtype=np.uint8)
+    tok_off = np.arange(257, dtype=np.int64)
+    progress = np.zeros(2, dtype=np.int64)
+    stop = np.zeros(1, dtype=np.int64)
+    target = vocab_size - len(specials)
+    max_len = UNLIMITED if max_token_length is None else np.int64(max_token_length)
+    out: dict = {}
+
+    def run() -> None:
+        try:
+            out["result"] = bpe_train_kernel(
+                sym, woff, wcnt, tok_data, tok_off, np.int64(target), np.int64(min_frequency), max_len, progress, stop
+            )
+        except BaseException as e:  # pragma: no cover - surfaced in the main thread
+            out["error"] = e
+
+    t1 = time.perf_counter()
+    th = threading.Thread(target=run, name="toktool-bpe", daemon=True)
+    th.start()
+    try:
+        while th.is_alive():
+            th.join(poll_interval)
+            if on_progress:
+                on_progress(int(progress[0]), int(progress[1]) + len(specials))
+    except KeyboardInterrupt:
+        stop[0] = 1
+        th.join()
+        raise
+    if "error" in out:
+        raise out["error"]
+    m_a, m_b, m_new, t_data, t_off, wlen = out["result"]
+    t_merge = time.perf_counter() - t1
+    if on_progress:
+        on_progress(int(progress[0]), int(progress[1]) + len(specials))
+
+    n_sp = len(specials)
+    tdb = t_data.tobytes()
+    offs = t_off.tolist()
+    tokens = [tdb[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]
+    raw = [(a + n_sp, b + n_sp) for a, b in zip(m_a.tolist(), m_b.tolist())]
+    return BPEResult(
+        special_tokens=specials,
+        tokens=tokens,
+        merges=dedupe_merges(raw),
+        merges_raw=len(raw),
+        train_tokens=int((wlen * wcnt).sum()),
+        train_bytes=wc.total_bytes,
+        timings={"numba_import_s": round(t_import, 3), "merge_s": round(t_merge, 3)},
+    )
