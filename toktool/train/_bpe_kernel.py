@@ -91,11 +91,11 @@ def _better(c1, p1, l1, c2, p2, l2, pa, pb):
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(hc, hp, hl, size, c, p, l, pa, pb):
+def _heap_push(hc, hp, hl, size, c, p, lst, pa, pb):
     i = size
     hc[i] = c
     hp[i] = p
-    hl[i] = l
+    hl[i] = lst
     while i > 0:
         parent = (i - 1) >> 1
         if _better(hc[i], hp[i], hl[i], hc[parent], hp[parent], hl[parent], pa, pb):

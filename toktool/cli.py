@@ -1,0 +1,438 @@
+"""toktool's command line: parse options, call the library, render. No logic of its own.
+
+Exit codes: 0 success; 2 bad usage or bad input (one line on stderr); 1 internal error (a bug);
+130 interrupted. --debug (or TOKTOOL_DEBUG=1) shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+
+import click
+
+from . import __version__
+from .atomic import check_output
+from .corpus import ERROR_POLICIES
+from .errors import InputError, ToktoolError
+from .pretokenize import PRESETS
+from .report import FORMATS, print_table, progress_bar, stderr_console
+
+PRESET_HELP = "; ".join(f"{p.name}: {p.source}" for p in PRESETS.values())
+
+
+def _common(f):
+    f = click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on stderr.")(f)
+    f = click.option("--debug", is_flag=True, help="Show tracebacks on errors.")(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="toktool")
+def cli() -> None:
+    """Train, inspect and use byte-level BPE tokenizers. Text on stdin, results on stdout,
+    logs and progress on stderr."""
+
+
+# --- shared option groups -----------------------------------------------------------------------
+
+
+def _corpus_options(f):
+    f = click.option("--text-field", metavar="NAME", help="Read inputs as JSON lines and take this field (dots for nesting).")(f)
+    f = click.option(
+        "--errors",
+        type=click.Choice(ERROR_POLICIES),
+        default="replace",
+        show_default=True,
+        help="Invalid UTF-8 lines: fail, replace bad bytes with U+FFFD, or skip the line (counted either way).",
+    )(f)
+    f = click.option(
+        "--pretokenizer",
+        type=click.Choice(list(PRESETS)),
+        default=None,
+        help=f"Pre-tokenizer preset [default: gpt2]. {PRESET_HELP}.",
+    )(f)
+    f = click.option("--special-token", "special_tokens", multiple=True, metavar="TOKEN", help="Special token (repeatable); cut out of the text before counting.")(f)
+    f = click.option("--workers", type=click.IntRange(min=1), default=None, help="Counting processes [default: all cores].")(f)
+    return f
+
+
+def _count_progress(prog, total_bytes: int | None):
+    if prog is None:
+        return None
+    task = prog.add_task("counting", total=(total_bytes // 1024 if total_bytes else None))
+
+    def update(stats) -> None:
+        prog.update(task, completed=stats.raw_read() // 1024)
+
+    return update
+
+
+# --- train ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1)
+@click.option("--from-counts", "from_counts", multiple=True, metavar="FILE", help="Train on counts files from `toktool count` (summed) instead of text.")
+@click.option("--vocab-size", type=click.IntRange(min=1), required=True, help="Target vocabulary size, special tokens included.")
+@click.option("--algo", type=click.Choice(["bpe"]), default="bpe", show_default=True, help="Training algorithm.")
+@click.option("--min-frequency", type=click.IntRange(min=0), default=0, show_default=True, help="Stop when the best pair is rarer than this.")
+@click.option("--max-token-length", type=click.IntRange(min=2), default=None, help="Longest token in bytes.")
+@_corpus_options
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output directory (tokenizer.json, vocab.json, merges.txt, train.json).")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@_common
+def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet, debug):
+    """Learn a byte-level BPE vocabulary from INPUTS (files, directories, globs, - for stdin).
+
+    Plain text is read line by line; .jsonl needs --text-field; .gz and .zst are decompressed.
+    Merges match Hugging Face's BpeTrainer: higher count first, ties to the smaller pair of ids.
+    """
+    from .corpus import expand_inputs, total_input_size
+    from .pipeline import (
+        TrainOptions,
+        count_corpus,
+        export_files,
+        load_counts,
+        train_from_counts,
+        train_info,
+        write_output_dir,
+    )
+    from .train.bpe import check_vocab_size
+
+    if inputs and from_counts:
+        raise click.UsageError("give either text INPUTS or --from-counts, not both")
+    if not inputs and not from_counts:
+        raise click.UsageError("no input: give text files (or - for stdin) or --from-counts FILE")
+    specials = list(dict.fromkeys(special_tokens))
+    check_vocab_size(vocab_size, specials)
+    check_output(output, force)
+    console = stderr_console(quiet)
+    t_start = time.perf_counter()
+    timings: dict = {}
+    with progress_bar(not quiet) as prog:
+        t0 = time.perf_counter()
+        if from_counts:
+            wc = load_counts(list(from_counts))
+            preset = pretokenizer or wc.pretokenizer
+            if specials and list(wc.special_tokens) != specials:
+                raise ToktoolError("--special-token must match the special tokens the counts were made with")
+            specials = specials or list(wc.special_tokens)
+            check_vocab_size(vocab_size, specials)
+        else:
+            preset = pretokenizer or "gpt2"
+            paths = expand_inputs(list(inputs))
+            wc = count_corpus(paths, preset, text_field, errors, specials, workers, _count_progress(prog, total_input_size(paths)))
+        timings["count_s"] = round(time.perf_counter() - t0, 3)
+        opts = TrainOptions(vocab_size, preset, min_frequency, specials, max_token_length, algo)
+        merge_task = prog.add_task("merging", total=vocab_size) if prog is not None else None
+
+        def on_merge(_steps: int, vocab: int) -> None:
+            if prog is not None:
+                prog.update(merge_task, completed=vocab)
+
+        result = train_from_counts(wc, opts, on_merge)
+        timings.update(result.timings)
+    timings["total_s"] = round(time.perf_counter() - t_start, 3)
+    source = {"text_field": text_field, "errors": errors} if not from_counts else {"from_counts": list(from_counts)}
+    info = train_info(opts, wc, result, timings, source)
+    write_output_dir(output, export_files(result, preset, info), force)
+    if not quiet:
+        _train_summary(console, output, wc, result, timings)
+
+
+def _train_summary(console, output, wc, result, timings) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"toktool train → {output}", show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    corpus = wc.corpus
+    if corpus.get("invalid_utf8_lines"):
+        t.add_row("invalid UTF-8", f"{corpus['invalid_utf8_lines']:,} lines ({corpus.get('errors_policy')})")
+    t.add_row("corpus", f"{wc.total_bytes:,} bytes, {wc.total:,} pre-tokens, {len(wc):,} unique")
+    t.add_row("vocab", f"{result.vocab_size:,} tokens ({len(result.special_tokens)} special)")
+    t.add_row("merges", f"{len(result.merges):,}")
+    t.add_row("bytes/token", f"{result.train_bytes / max(1, result.train_tokens):.3f} on the training text")
+    t.add_row("time", f"{timings['total_s']:.2f} s (count {timings['count_s']:.2f} s, merge {timings['merge_s']:.2f} s)")
+    console.print(t)
+
+
+# --- count ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@_corpus_options
+@click.option("-o", "--output", required=True, type=click.Path(), help="Counts file to write (.counts).")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@_common
+def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet, debug):
+    """Count pre-tokens of INPUTS into a counts file: the shardable unit of training.
+
+    Count shards on many machines, then `toktool train --from-counts shard*.counts`.
+    """
+    from .corpus import expand_inputs, total_input_size
+    from .pipeline import count_corpus
+
+    check_output(output, force)
+    paths = expand_inputs(list(inputs))
+    with progress_bar(not quiet) as prog:
+        wc = count_corpus(paths, pretokenizer or "gpt2", text_field, errors, list(dict.fromkeys(special_tokens)), workers, _count_progress(prog, total_input_size(paths)))
+    wc.save(output, force=force)
+    if not quiet:
+        stderr_console().print(f"{output}: {len(wc):,} unique pre-tokens, {wc.total:,} in all, {wc.total_bytes:,} bytes")
+
+
+@cli.command("count-info")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--top", "top_k", type=click.IntRange(min=0), default=20, show_default=True, help="Show the K most frequent pre-tokens.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@_common
+def count_info(files, top_k, fmt, quiet, debug):
+    """Summarise counts files (summed when several) and list the most frequent pre-tokens."""
+    from .pipeline import load_counts
+
+    wc = load_counts(list(files))
+    rows = [
+        {"rank": i + 1, "count": c, "pretoken": w.decode("utf-8", errors="backslashreplace"), "bytes": len(w)}
+        for i, (w, c) in enumerate(wc.top(top_k))
+    ]
+    extra = {"pretokenizer": wc.pretokenizer, "unique": len(wc), "total": wc.total, "bytes": wc.total_bytes}
+    if fmt == "table":
+        stderr_console(quiet).print(
+            f"pre-tokenizer {wc.pretokenizer}: {len(wc):,} unique pre-tokens, {wc.total:,} in all, {wc.total_bytes:,} bytes"
+        )
+        for r in rows:
+            r["pretoken"] = repr(r["pretoken"])
+    print_table(rows, ["rank", "count", "pretoken", "bytes"], fmt, extra=extra)
+
+
+# --- encode / decode / count-tokens -------------------------------------------------------------
+
+
+def _read_lines(stream, errors: str, where: str) -> Iterator[tuple[str, bool]]:
+    """Yield (line without newline, had_newline). Splits on \\n only, so \\r and others round-trip."""
+    lineno = 0
+    for raw in stream:
+        lineno += 1
+        nl = raw.endswith(b"\n")
+        if nl:
+            raw = raw[:-1]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if errors == "strict":
+                raise InputError(f"{where}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace)") from None
+            text = raw.decode("utf-8", errors="replace")
+        yield text, nl
+
+
+def _chunks(it, n: int):
+    buf = []
+    for x in it:
+        buf.append(x)
+        if len(buf) >= n:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def _open_input(path: str | None):
+    if path in (None, "-"):
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return open(path, "rb"), path  # noqa: SIM115
+    except OSError as e:
+        raise InputError(f"{path}: cannot open: {e.strerror or e}") from None
+
+
+@cli.command()
+@click.argument("tokenizer")
+@click.argument("input", required=False)
+@click.option("--format", "fmt", type=click.Choice(["ids", "tokens", "json"]), default="ids", show_default=True, help="One output line per input line.")
+@click.option("--tokens", "as_tokens", is_flag=True, help="Same as --format tokens.")
+@click.option("--add-special-tokens", is_flag=True, help="Let the tokenizer's post-processor add BOS/EOS/CLS... tokens.")
+@click.option("--errors", type=click.Choice(["strict", "replace"]), default="strict", show_default=True, help="Invalid UTF-8 in the input.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
+@_common
+def encode(tokenizer, input, fmt, as_tokens, add_special_tokens, errors, batch_size, quiet, debug):
+    """Encode text, one line in → one line of ids (or tokens, or JSON) out.
+
+    TOKENIZER is a toktool output directory, a tokenizer.json, or a directory with vocab.json +
+    merges.txt. INPUT defaults to stdin. Encoding is done by the `tokenizers` library.
+    """
+    from .tokenizer_io import load_tokenizer
+
+    if as_tokens:
+        fmt = "tokens"
+    tok = load_tokenizer(tokenizer)
+    stream, where = _open_input(input)
+    out = sys.stdout
+    for chunk in _chunks(_read_lines(stream, errors, where), batch_size):
+        encs = tok.tokenizer.encode_batch([t for t, _ in chunk], add_special_tokens=add_special_tokens)
+        parts = []
+        for enc, (_, nl) in zip(encs, chunk):
+            if fmt == "ids":
+                s = " ".join(map(str, enc.ids))
+            elif fmt == "tokens":
+                s = " ".join(enc.tokens)
+            else:
+                s = json.dumps({"ids": enc.ids, "tokens": enc.tokens}, ensure_ascii=False)
+            parts.append(s + ("\n" if nl else ""))
+        out.write("".join(parts))
+    out.flush()
+
+
+def _parse_ids(line: str, lineno: int, where: str, vocab_size: int) -> list[int]:
+    s = line.strip()
+    if not s:
+        return []
+    if s.startswith("{"):
+        try:
+            ids = json.loads(s)["ids"]
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"{where}:{lineno}: expected a JSON object with an \"ids\" list") from None
+    elif s.startswith("["):
+        try:
+            ids = json.loads(s)
+        except ValueError:
+            raise InputError(f"{where}:{lineno}: malformed JSON list of ids") from None
+    else:
+        try:
+            ids = [int(x) for x in s.split()]
+        except ValueError:
+            raise InputError(f"{where}:{lineno}: expected space-separated token ids") from None
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise InputError(f"{where}:{lineno}: ids must be integers")
+    for i in ids:
+        if i < 0 or i >= vocab_size:
+            raise InputError(f"{where}:{lineno}: token id {i} is outside the vocabulary (0..{vocab_size - 1})")
+    return ids
+
+
+@cli.command()
+@click.argument("tokenizer")
+@click.argument("input", required=False)
+@click.option("--skip-special-tokens", is_flag=True, help="Drop special tokens from the text.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
+@_common
+def decode(tokenizer, input, skip_special_tokens, batch_size, quiet, debug):
+    """Decode ids back to text, one line in → one line out (ids as written by `encode`, or JSON)."""
+    from .tokenizer_io import load_tokenizer
+
+    tok = load_tokenizer(tokenizer)
+    vs = tok.vocab_size
+    stream, where = _open_input(input)
+    lineno = 0
+    for chunk in _chunks(_read_lines(stream, "strict", where), batch_size):
+        ids = []
+        for text, _ in chunk:
+            lineno += 1
+            ids.append(_parse_ids(text, lineno, where, vs))
+        texts = tok.tokenizer.decode_batch(ids, skip_special_tokens=skip_special_tokens)
+        sys.stdout.write("".join(t + ("\n" if nl else "") for t, (_, nl) in zip(texts, chunk)))
+    sys.stdout.flush()
+
+
+@cli.command("count-tokens")
+@click.argument("tokenizer")
+@click.argument("files", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--add-special-tokens", is_flag=True, help="Count the tokens the post-processor adds too.")
+@_common
+def count_tokens(tokenizer, files, fmt, add_special_tokens, quiet, debug):
+    """Token counts per file and in total (FILES default to stdin). Each file is encoded whole."""
+    from .corpus import expand_inputs
+    from .tokenizer_io import load_tokenizer
+
+    tok = load_tokenizer(tokenizer)
+    paths = expand_inputs(list(files) or ["-"])
+    rows = []
+    with progress_bar(not quiet and len(paths) > 1) as prog:
+        task = prog.add_task("encoding", total=len(paths)) if prog is not None else None
+        for chunk in _chunks(paths, 64):
+            texts = []
+            for p in chunk:
+                stream, where = _open_input(p)
+                data = stream.read()
+                if p != "-":
+                    stream.close()
+                try:
+                    texts.append(data.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    raise InputError(f"{where}: invalid UTF-8 at byte {e.start}") from None
+            encs = tok.tokenizer.encode_batch(texts, add_special_tokens=add_special_tokens)
+            for p, t, e in zip(chunk, texts, encs):
+                nb = len(t.encode("utf-8"))
+                rows.append({"file": "<stdin>" if p == "-" else p, "tokens": len(e.ids), "bytes": nb, "bytes_per_token": round(nb / len(e.ids), 4) if e.ids else None})
+            if prog is not None:
+                prog.advance(task, len(chunk))
+    tot_t = sum(r["tokens"] for r in rows)
+    tot_b = sum(r["bytes"] for r in rows)
+    rows.append({"file": "total", "tokens": tot_t, "bytes": tot_b, "bytes_per_token": round(tot_b / tot_t, 4) if tot_t else None})
+    print_table(rows, ["file", "tokens", "bytes", "bytes_per_token"], fmt, extra={"tokenizer": tok.path, "tokenizer_sha256": tok.sha256})
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("TOKTOOL_DEBUG") == "1"
+    try:
+        cli.main(args=args, prog_name="toktool", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("toktool: interrupted", err=True)
+        return 130
+    except click.UsageError as e:
+        if debug:
+            raise
+        hint = f" (see 'toktool {e.ctx.info_name} --help')" if e.ctx is not None and e.ctx.info_name != "toktool" else ""
+        click.echo(f"toktool: error: {e.format_message()}{hint}", err=True)
+        return 2
+    except click.ClickException as e:
+        click.echo(f"toktool: error: {e.format_message()}", err=True)
+        return e.exit_code
+    except ToktoolError as e:
+        if debug:
+            raise
+        click.echo(f"toktool: error: {e}", err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("toktool: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        # downstream closed the pipe (e.g. `| head`): not an error of ours
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return 0
+    except MemoryError:
+        click.echo("toktool: error: out of memory", err=True)
+        return 1
+    except Exception as e:
+        if debug:
+            raise
+        click.echo(
+            f"toktool: internal error: {type(e).__name__}: {e} — this is a bug; please report it (rerun with --debug for the traceback)",
+            err=True,
+        )
+        return 1
+
+
+def _entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _entry()

@@ -1,0 +1,142 @@
+"""The train pipeline as library calls: corpus → WordCounts → merges → output directory.
+
+The CLI only parses options and renders; everything here is usable from Python (`import toktool`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .atomic import atomic_dir
+from .corpus import CorpusStats, expand_inputs, iter_texts
+from .counts import WordCounts
+from .errors import ToktoolError
+from .pretokenize import count_words, get_preset
+from .tokenizer_io import export_files
+from .train.bpe import BPEResult, train_bpe
+
+
+def count_corpus(
+    inputs: Sequence[str],
+    pretokenizer: str = "gpt2",
+    text_field: str | None = None,
+    errors: str = "replace",
+    special_tokens: Sequence[str] = (),
+    workers: int | None = None,
+    on_progress: Callable[[CorpusStats], None] | None = None,
+) -> WordCounts:
+    """Stream the inputs once and count their pre-tokens."""
+    get_preset(pretokenizer)
+    paths = expand_inputs(inputs)
+    stats = CorpusStats()
+    texts = iter_texts(paths, text_field=text_field, errors=errors, stats=stats)
+    counter = count_words(
+        texts,
+        pretokenizer,
+        special_tokens,
+        workers=workers,
+        on_batch=(lambda: on_progress(stats)) if on_progress else None,
+    )
+    if on_progress:
+        on_progress(stats)
+    corpus = stats.as_dict()
+    wc = WordCounts.from_mapping(counter, pretokenizer, special_tokens, corpus)
+    del counter
+    if len(wc) == 0:
+        where = ", ".join(i["path"] for i in corpus["inputs"]) or "the inputs"
+        raise ToktoolError(f"empty corpus: no text found in {where}")
+    return wc
+
+
+def load_counts(paths: Sequence[str]) -> WordCounts:
+    files = expand_inputs(paths)
+    if "-" in files:
+        raise ToktoolError("--from-counts reads files, not stdin")
+    parts = [WordCounts.load(p) for p in files]
+    for p, wc in zip(files, parts):
+        wc.corpus = dict(wc.corpus, counts_file=p)
+    wc = WordCounts.merge(parts)
+    if len(wc) == 0:
+        raise ToktoolError("empty corpus: the counts files hold no words")
+    return wc
+
+
+@dataclass
+class TrainOptions:
+    vocab_size: int
+    pretokenizer: str = "gpt2"
+    min_frequency: int = 0
+    special_tokens: list[str] = field(default_factory=list)
+    max_token_length: int | None = None
+    algo: str = "bpe"
+
+
+def train_info(opts: TrainOptions, wc: WordCounts, result: BPEResult, timings: dict, extra: dict | None = None) -> dict:
+    """Everything needed to reproduce the run (train.json). Only `timings` differs between runs."""
+    return {
+        "toktool_version": __version__,
+        "algo": opts.algo,
+        "options": {
+            "vocab_size": opts.vocab_size,
+            "pretokenizer": opts.pretokenizer,
+            "min_frequency": opts.min_frequency,
+            "special_tokens": opts.special_tokens,
+            "max_token_length": opts.max_token_length,
+            **(extra or {}),
+        },
+        "corpus": wc.corpus,
+        "counts": {"unique_words": len(wc), "total_words": wc.total, "bytes": wc.total_bytes},
+        "result": {
+            "vocab_size": result.vocab_size,
+            "merges": len(result.merges),
+            "merge_steps": result.merges_raw,
+            "train_tokens": result.train_tokens,
+            "train_bytes": result.train_bytes,
+            "train_bytes_per_token": round(result.train_bytes / max(1, result.train_tokens), 6),
+        },
+        "timings": timings,
+    }
+
+
+def train_from_counts(
+    wc: WordCounts, opts: TrainOptions, on_progress: Callable[[int, int], None] | None = None
+) -> BPEResult:
+    if wc.pretokenizer != opts.pretokenizer:
+        raise ToktoolError(
+            f"counts were made with pre-tokenizer {wc.pretokenizer!r}, not {opts.pretokenizer!r} (pass --pretokenizer {wc.pretokenizer})"
+        )
+    return train_bpe(
+        wc,
+        opts.vocab_size,
+        min_frequency=opts.min_frequency,
+        special_tokens=opts.special_tokens,
+        max_token_length=opts.max_token_length,
+        on_progress=on_progress,
+    )
+
+
+def write_output_dir(out: str | Path, files: dict[str, bytes], force: bool) -> Path:
+    with atomic_dir(out, force=force) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+    return Path(out)
+
+
+def timed() -> Callable[[], float]:
+    t0 = time.perf_counter()
+    return lambda: round(time.perf_counter() - t0, 3)
+
+
+__all__ = [
+    "TrainOptions",
+    "count_corpus",
+    "export_files",
+    "load_counts",
+    "train_from_counts",
+    "train_info",
+    "write_output_dir",
+]

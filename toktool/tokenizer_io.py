@@ -1,0 +1,155 @@
+"""Export trained tokenizers in the ecosystem's formats and load tokenizers for encode/decode.
+
+`tokenizer.json` is the contract: it is produced by the `tokenizers` library itself from our vocab and
+merges, so `tokenizers` and `transformers` load it unchanged and encode exactly as toktool does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors
+
+from .errors import InputError, ToktoolError
+from .pretokenize import get_preset, to_byte_level
+from .train.bpe import BPEResult
+
+
+def byte_level_pre_tokenizer(preset: str):
+    """The HF pre-tokenizer that splits exactly like our counting did, then maps bytes to chars."""
+    p = get_preset(preset)
+    if preset == "gpt2":
+        # ByteLevel's built-in regex *is* GPT-2's pattern: the canonical GPT-2 tokenizer.json shape.
+        return pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    if p.pattern is None:
+        return pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    return pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(p.pattern), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+
+
+def vocab_strings(result: BPEResult) -> list[str]:
+    n = len(result.special_tokens)
+    return list(result.special_tokens) + [to_byte_level(t) for t in result.tokens[: result.vocab_size - n]]
+
+
+def build_tokenizer(result: BPEResult, preset: str) -> Tokenizer:
+    toks = vocab_strings(result)
+    vocab = {t: i for i, t in enumerate(toks)}
+    if len(vocab) != len(toks):
+        raise ToktoolError("internal error: duplicate token strings in the vocabulary")
+    merges = [(toks[a], toks[b]) for a, b in result.merges]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, dropout=None, fuse_unk=False, byte_fallback=False))
+    tok.pre_tokenizer = byte_level_pre_tokenizer(preset)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    if result.special_tokens:
+        tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in result.special_tokens])
+    return tok
+
+
+def export_files(result: BPEResult, preset: str, train_info: dict) -> dict[str, bytes]:
+    """All output files as bytes (written atomically by the caller): same input, same bytes."""
+    tok = build_tokenizer(result, preset)
+    toks = vocab_strings(result)
+    tokenizer_json = tok.to_str(pretty=True).encode("utf-8") + b"\n"
+    vocab_json = (json.dumps({t: i for i, t in enumerate(toks)}, ensure_ascii=False, indent=None) + "\n").encode("utf-8")
+    merges_txt = ("#version: 0.2\n" + "".join(f"{toks[a]} {toks[b]}\n" for a, b in result.merges)).encode("utf-8")
+    files = {"tokenizer.json": tokenizer_json, "vocab.json": vocab_json, "merges.txt": merges_txt}
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    info = dict(train_info)
+    info["outputs"] = hashes
+    files["train.json"] = (json.dumps(info, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+    return files
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedTokenizer:
+    """A tokenizer from disk with a short display name and a content hash (for signatures)."""
+
+    name: str
+    path: str
+    tokenizer: Tokenizer
+    sha256: str
+
+    def encode_batch(self, texts: list[str], add_special_tokens: bool = False) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch_fast(texts, add_special_tokens=add_special_tokens)]
+
+    def decode_batch(self, ids: list[list[int]], skip_special_tokens: bool = False) -> list[str]:
+        return self.tokenizer.decode_batch(ids, skip_special_tokens=skip_special_tokens)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.get_vocab_size(with_added_tokens=True)
+
+
+def _from_json(path: Path) -> Tokenizer:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        return Tokenizer.from_str(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a tokenizer file (not UTF-8 text)") from None
+    except Exception as e:  # tokenizers raises a generic Exception for any parse failure
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(f"{path}: not a valid tokenizer.json ({msg})") from None
+
+
+def _from_vocab_merges(vocab: Path, merges: Path, preset: str) -> Tokenizer:
+    try:
+        model = models.BPE.from_file(str(vocab), str(merges))
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(f"{vocab.parent}: cannot load vocab.json + merges.txt ({msg})") from None
+    tok = Tokenizer(model)
+    tok.pre_tokenizer = byte_level_pre_tokenizer(preset)
+    tok.decoder = decoders.ByteLevel()
+    return tok
+
+
+def _hash_files(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def load_tokenizer(path: str | Path, name: str | None = None) -> LoadedTokenizer:
+    """Load a toktool output dir, a tokenizer.json, or a directory with vocab.json + merges.txt."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such tokenizer file or directory")
+    files: list[Path]
+    if p.is_dir():
+        if (p / "tokenizer.json").is_file():
+            files = [p / "tokenizer.json"]
+            tok = _from_json(files[0])
+        elif (p / "vocab.json").is_file() and (p / "merges.txt").is_file():
+            preset = "gpt2"
+            info = p / "train.json"
+            if info.is_file():
+                try:
+                    preset = json.loads(info.read_text(encoding="utf-8"))["options"]["pretokenizer"]
+                except (ValueError, KeyError, TypeError, OSError):
+                    raise InputError(f"{info}: unreadable train.json") from None
+            files = [p / "vocab.json", p / "merges.txt"]
+            tok = _from_vocab_merges(files[0], files[1], preset)
+        else:
+            raise InputError(f"{p}: directory has no tokenizer.json (nor vocab.json + merges.txt)")
+        default_name = p.resolve().name
+    else:
+        files = [p]
+        tok = _from_json(p)
+        default_name = p.resolve().parent.name if p.name == "tokenizer.json" else p.stem
+    return LoadedTokenizer(name=name or default_name, path=str(p), tokenizer=tok, sha256=_hash_files(files))
