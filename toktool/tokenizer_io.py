@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,19 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_token
 from .errors import InputError, ToktoolError
 from .pretokenize import get_preset, to_byte_level
 from .train.bpe import BPEResult
+
+
+_POSSESSIVE_INTERVAL = re.compile(r"(\\[pP]\{\w+\}|\[(?:\\.|[^\]])*\]|\\.|[^\\])(\{\d+(?:,\d*)?\})\+")
+
+
+def onig_pattern(pattern: str) -> str:
+    """Rewrite a `regex`-module pattern so Oniguruma (HF tokenizers' engine) means the same thing.
+
+    Oniguruma's Ruby syntax reads `X{1,3}+` as "X{1,3}, one or more times", not as a possessive
+    interval (so cl100k's `\\p{N}{1,3}+` would swallow whole digit runs). The atomic group
+    `(?>X{1,3})` is the exact possessive meaning in both engines.
+    """
+    return _POSSESSIVE_INTERVAL.sub(r"(?>\1\2)", pattern)
 
 
 def byte_level_pre_tokenizer(preset: str):
@@ -28,7 +42,7 @@ def byte_level_pre_tokenizer(preset: str):
         return pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     return pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Split(Regex(p.pattern), behavior="isolated", invert=False),
+            pre_tokenizers.Split(Regex(onig_pattern(p.pattern)), behavior="isolated", invert=False),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )

@@ -1,0 +1,128 @@
+"""The Numba trainer against Hugging Face's BpeTrainer and against its pure-Python twin."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from tokenizers import pre_tokenizers
+
+from conftest import hf_train
+from toktool.counts import WordCounts
+from toktool.errors import ToktoolError
+from toktool.pretokenize import count_plain, to_byte_level
+from toktool.tokenizer_io import byte_level_pre_tokenizer, vocab_strings
+from toktool.train.bpe import train_bpe
+from toktool.train.bpe_reference import train_bpe_reference
+
+
+def _merge_strings(result):
+    return [[to_byte_level(result.token_bytes(a)), to_byte_level(result.token_bytes(b))] for a, b in result.merges]
+
+
+def _hf_model(tok):
+    m = json.loads(tok.to_str())["model"]
+    merges = [x if isinstance(x, list) else x.split(" ") for x in m["merges"]]
+    return m["vocab"], merges
+
+
+def _wc(lines, preset="gpt2", specials=()):
+    return WordCounts.from_mapping(count_plain(lines, preset, specials), preset, specials)
+
+
+@pytest.mark.parametrize("vocab_size", [300, 2000, 6000])
+def test_merges_identical_to_hf_on_bundled_corpus(sample_lines, vocab_size):
+    ours = train_bpe(_wc(sample_lines), vocab_size)
+    hf_vocab, hf_merges = _hf_model(hf_train(sample_lines, vocab_size, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)))
+    assert _merge_strings(ours) == hf_merges
+    assert {t: i for i, t in enumerate(vocab_strings(ours))} == hf_vocab
+    assert ours.vocab_size == len(hf_vocab) == vocab_size
+
+
+@pytest.mark.parametrize("preset", ["gpt4", "o200k"])
+def test_merges_identical_to_hf_multilingual(multi_lines, preset):
+    """14 languages, 12 scripts: exercises token strings reached by two different pairs."""
+    ours = train_bpe(_wc(multi_lines, preset), 4000)
+    hf_vocab, hf_merges = _hf_model(hf_train(multi_lines, 4000, byte_level_pre_tokenizer(preset)))
+    assert _merge_strings(ours) == hf_merges
+    assert {t: i for i, t in enumerate(vocab_strings(ours))} == hf_vocab
+
+
+def test_merges_identical_to_hf_with_special_tokens(sample_lines):
+    specials = ["<|endoftext|>", "<pad>"]
+    ours = train_bpe(_wc(sample_lines, specials=specials), 1500, special_tokens=specials)
+    hf_vocab, hf_merges = _hf_model(
+        hf_train(sample_lines, 1500, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True), special_tokens=specials)
+    )
+    assert _merge_strings(ours) == hf_merges
+    assert {t: i for i, t in enumerate(vocab_strings(ours))} == hf_vocab
+    assert vocab_strings(ours)[:2] == specials
+
+
+def test_min_frequency_matches_hf(sample_lines):
+    ours = train_bpe(_wc(sample_lines), 50000, min_frequency=20)
+    _, hf_merges = _hf_model(
+        hf_train(sample_lines, 50000, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True), min_frequency=20)
+    )
+    assert _merge_strings(ours) == hf_merges
+    assert ours.vocab_size < 50000  # stopped by frequency, not size
+
+
+SMALL_CASES = {
+    "repeats": Counter({"aaaa": 5, "aaa": 3, "abab": 4, "ababab": 2, "ba": 1, "b": 7}),
+    "reuse": Counter({"abc": 4, "xabc": 1, "ab": 3, "bc": 5, "abcd": 2, "bcd": 3, "d": 1}),
+    "unicode": Counter({"héllo": 3, " wörld": 2, "日本語": 4, "😀😀": 2, " ": 9, "\n\n": 3}),
+}
+
+
+@pytest.mark.parametrize("case", list(SMALL_CASES))
+@pytest.mark.parametrize("min_frequency", [0, 2])
+@pytest.mark.parametrize("max_len", [None, 3])
+def test_numba_equals_python_twin_small(case, min_frequency, max_len):
+    wc = WordCounts.from_mapping(SMALL_CASES[case], "gpt2")
+    a = train_bpe(wc, 300, min_frequency=min_frequency, max_token_length=max_len)
+    b = train_bpe_reference(wc, 300, min_frequency=min_frequency, max_token_length=max_len)
+    assert a.merges == b.merges and a.tokens == b.tokens and a.train_tokens == b.train_tokens
+    if max_len is not None:
+        assert all(len(t) <= max_len for t in a.tokens)
+
+
+def test_numba_equals_python_twin_real_text(sample_lines, multi_lines):
+    wc = _wc(sample_lines[:800] + multi_lines[::4], "gpt4")
+    a = train_bpe(wc, 1200, max_token_length=8)
+    b = train_bpe_reference(wc, 1200, max_token_length=8)
+    assert a.merges == b.merges and a.tokens == b.tokens and a.merges_raw == b.merges_raw
+
+
+def test_twin_equals_hf(sample_lines):
+    wc = _wc(sample_lines[:1500])
+    ref = train_bpe_reference(wc, 800)
+    _, hf_merges = _hf_model(hf_train(sample_lines[:1500], 800, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)))
+    assert _merge_strings(ref) == hf_merges
+
+
+def test_vocab_size_below_alphabet_is_an_error():
+    wc = WordCounts.from_mapping(Counter({"ab": 1}), "gpt2")
+    with pytest.raises(ToktoolError, match="below the byte alphabet"):
+        train_bpe(wc, 255)
+    with pytest.raises(ToktoolError, match="256 \\+ 1 = 257"):
+        train_bpe(wc, 256, special_tokens=["<s>"])
+
+
+def test_empty_counts_is_an_error():
+    wc = WordCounts.from_mapping(Counter(), "gpt2")
+    with pytest.raises(ToktoolError, match="empty corpus"):
+        train_bpe(wc, 300)
+
+
+def test_train_tokens_equal_encoding_of_training_words(sample_lines):
+    """The summary's bytes/token is what the exported tokenizer really produces on the training text."""
+    from toktool.tokenizer_io import build_tokenizer
+
+    wc = _wc(sample_lines)
+    r = train_bpe(wc, 3000)
+    tok = build_tokenizer(r, "gpt2")
+    words = [w.decode("utf-8") for w, _ in wc.items()]
+    encs = tok.encode_batch(words, add_special_tokens=False)
+    assert sum(len(e.ids) * c for e, (_, c) in zip(encs, wc.items())) == r.train_tokens
