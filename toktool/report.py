@@ -43,7 +43,7 @@ def render_rows(rows: Sequence[dict], columns: Sequence[str], fmt: str, title: s
     if fmt == "md":
         lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
         for r in rows:
-            lines.append("| " + " | ".join(_cell(r.get(c)) for c in columns) + " |")
+            lines.append("| " + " | ".join(_cell(r.get(c), human=False) for c in columns) + " |")
         return "\n".join(lines) + "\n"
     table = Table(title=title, show_edge=True, header_style="bold")
     for c in columns:
@@ -55,13 +55,14 @@ def render_rows(rows: Sequence[dict], columns: Sequence[str], fmt: str, title: s
     return buf.getvalue()
 
 
-def _cell(v: object) -> str:
+def _cell(v: object, human: bool = True) -> str:
+    """Terminal tables get thousands separators; Markdown keeps plain numbers for papers and scripts."""
     if v is None:
         return ""
     if isinstance(v, float):
         return f"{v:.4f}"
     if isinstance(v, int):
-        return f"{v:,}"
+        return f"{v:,}" if human else str(v)
     return str(v).replace("|", "\\|")
 
 

@@ -1,0 +1,66 @@
+"""Write docs/cli.md from the commands' own --help, so the reference cannot drift from the code.
+
+Run `python scripts/gen_cli_docs.py`; tests/test_docs.py fails when the file is out of date.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from toktool.cli import cli
+
+HEADER = """# toktool command-line reference
+
+Generated from `--help` by `scripts/gen_cli_docs.py` (a test checks it is current).
+
+Conventions for every command: inputs are files, directories (read recursively, sorted, hidden files
+skipped), quoted globs, or `-` for stdin; results go to stdout, progress and summaries to stderr (a
+`rich` progress bar only when stderr is a terminal; `--quiet` silences it). Exit codes: 0 success,
+2 bad usage or bad input (one line on stderr naming the file, line or field), 1 internal error (a bug;
+`--debug` or `TOKTOOL_DEBUG=1` shows the traceback), 130 interrupted. Outputs are written atomically
+and never replace an existing path without `--force`.
+
+## Training semantics
+
+- Texts: one line of a plain-text file (newline included) or one JSON-lines record's `--text-field`.
+  Invalid UTF-8 is handled per line by `--errors` (`replace` by default) and counted in `train.json`.
+- Special tokens (`--special-token`) get the first ids, in the order given, and are cut out of the
+  text before counting, so no merge ever spans one.
+- Merges: the most frequent adjacent pair (weighted by word counts); ties go to the pair with the
+  smaller ids, ids being creation order (the 256 byte symbols in code-point order of their GPT-2
+  byte-level characters, then merged tokens). This is Hugging Face `BpeTrainer`'s rule, and the merge
+  lists are identical to its output (tested), including its handling of a token string reached by
+  two different pairs (the id is reused; the pair keeps its last rank).
+- `--vocab-size` counts special tokens; training stops earlier if no pair reaches `--min-frequency`.
+- `--max-token-length L` allows tokens of up to L bytes (HF's option allows only shorter than L).
+- Pre-tokenizer presets: `gpt2` is GPT-2's regex; `gpt4` and `o200k` are tiktoken's cl100k_base and
+  o200k_base patterns verbatim; `llama3` is Llama 3's; `whitespace` keeps one leading space on each
+  word and isolates other whitespace (lossless, unlike HF's `Whitespace`); `none` keeps each text
+  whole. In `tokenizer.json` the split is a `Split` pre-tokenizer (possessive intervals rewritten as
+  atomic groups, which Oniguruma reads the same way), followed by `ByteLevel`; `gpt2` uses
+  `ByteLevel(use_regex=true)`, the canonical GPT-2 layout.
+
+"""
+
+
+def main() -> int:
+    out = [HEADER]
+    ctx = click.Context(cli, info_name="toktool", terminal_width=100, max_content_width=100)
+    out.append("## toktool\n\n```\n" + cli.get_help(ctx) + "\n```\n")
+    for name in sorted(cli.commands):
+        cmd = cli.commands[name]
+        sub = click.Context(cmd, info_name=f"toktool {name}", parent=None, terminal_width=100, max_content_width=100)
+        out.append(f"\n## toktool {name}\n\n```\n" + cmd.get_help(sub) + "\n```\n")
+    text = "".join(out)
+    target = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+    if len(sys.argv) > 1 and sys.argv[1] == "--check":
+        return 0 if target.read_text(encoding="utf-8") == text else 1
+    target.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
