@@ -6,9 +6,9 @@ import json
 from collections import Counter
 
 import pytest
+from conftest import hf_train
 from tokenizers import pre_tokenizers
 
-from conftest import hf_train
 from toktool.counts import WordCounts
 from toktool.errors import ToktoolError
 from toktool.pretokenize import count_plain, to_byte_level

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE, UDHR, assert_clean_error, run_cli
 
 OUT_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "train.json")

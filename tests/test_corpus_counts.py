@@ -6,8 +6,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLE
+
 from toktool.corpus import CorpusStats, expand_inputs, iter_texts
 from toktool.counts import WordCounts
 from toktool.errors import InputError, ToktoolError

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SAMPLE, UDHR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
-from conftest import SAMPLE, UDHR
-from toktool.pipeline import TrainOptions, count_corpus, export_files, train_from_counts, train_info, write_output_dir
+from toktool.pipeline import (
+    TrainOptions,
+    count_corpus,
+    export_files,
+    train_from_counts,
+    train_info,
+    write_output_dir,
+)
 from toktool.pretokenize import PRESETS
 from toktool.tokenizer_io import load_tokenizer
 

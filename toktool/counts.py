@@ -14,6 +14,7 @@ File format (version 1): a NumPy .npz archive (no pickles) with
 
 from __future__ import annotations
 
+import heapq
 import io
 import json
 import zipfile
@@ -91,6 +92,30 @@ class WordCounts:
         return cls(data, offsets, cnt, pretokenizer, list(special_tokens), dict(corpus or {}))
 
     @classmethod
+    def from_sorted_items(cls, items: Iterable[tuple[bytes, int]], pretokenizer: str, special_tokens: Iterable[str] = (), corpus: dict | None = None) -> WordCounts:
+        """Build from (word, count) pairs sorted by word, summing runs of equal words, in compact memory."""
+        data = bytearray()
+        offsets = [0]
+        counts: list[int] = []
+        prev: bytes | None = None
+        for w, c in items:
+            if w == prev:
+                counts[-1] += c
+                continue
+            data += w
+            offsets.append(len(data))
+            counts.append(c)
+            prev = w
+        return cls(
+            np.frombuffer(bytes(data), dtype=np.uint8).copy(),
+            np.array(offsets, dtype=np.int64),
+            np.array(counts, dtype=np.int64),
+            pretokenizer,
+            list(special_tokens),
+            dict(corpus or {}),
+        )
+
+    @classmethod
     def merge(cls, parts: list[WordCounts]) -> WordCounts:
         """Sum several counts files (shards). They must come from the same pre-tokenizer."""
         if not parts:
@@ -103,16 +128,14 @@ class WordCounts:
             raise ToktoolError("cannot merge counts made with different --special-token lists")
         if len(parts) == 1:
             return parts[0]
-        total: Counter = Counter()
-        for p in parts:
-            for w, c in p.items():
-                total[w] += c
         corpus = {
             "merged_from": [p.corpus for p in parts],
             "texts": sum(int(p.corpus.get("texts", 0)) for p in parts),
             "bytes": sum(int(p.corpus.get("bytes", 0)) for p in parts),
         }
-        return cls.from_mapping(total, parts[0].pretokenizer, parts[0].special_tokens, corpus)
+        # each part is sorted by word: a streaming k-way merge never holds a dict of all words
+        merged = heapq.merge(*(p.items() for p in parts), key=lambda kv: kv[0])
+        return cls.from_sorted_items(merged, parts[0].pretokenizer, parts[0].special_tokens, corpus)
 
     # --- persistence -----------------------------------------------------------------------
 

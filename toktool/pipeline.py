@@ -15,8 +15,7 @@ from .atomic import atomic_dir
 from .corpus import CorpusStats, expand_inputs, iter_texts
 from .counts import WordCounts
 from .errors import ToktoolError
-from .pretokenize import count_words, get_preset
-from .tokenizer_io import export_files
+from .pretokenize import count_words_sorted, get_preset
 from .train.bpe import BPEResult, train_bpe
 
 
@@ -34,7 +33,7 @@ def count_corpus(
     paths = expand_inputs(inputs)
     stats = CorpusStats()
     texts = iter_texts(paths, text_field=text_field, errors=errors, stats=stats)
-    counter = count_words(
+    counted = count_words_sorted(
         texts,
         pretokenizer,
         special_tokens,
@@ -44,8 +43,11 @@ def count_corpus(
     if on_progress:
         on_progress(stats)
     corpus = stats.as_dict()
-    wc = WordCounts.from_mapping(counter, pretokenizer, special_tokens, corpus)
-    del counter
+    if isinstance(counted, dict):
+        wc = WordCounts.from_mapping(counted, pretokenizer, special_tokens, corpus)
+    else:
+        wc = WordCounts.from_sorted_items(counted, pretokenizer, special_tokens, corpus)
+    del counted
     if len(wc) == 0:
         where = ", ".join(i["path"] for i in corpus["inputs"]) or "the inputs"
         raise ToktoolError(f"empty corpus: no text found in {where}")
@@ -117,6 +119,12 @@ def train_from_counts(
         max_token_length=opts.max_token_length,
         on_progress=on_progress,
     )
+
+
+def export_files(result: BPEResult, preset: str, info: dict) -> dict[str, bytes]:
+    from .tokenizer_io import export_files as _export  # imports `tokenizers`: only when writing
+
+    return _export(result, preset, info)
 
 
 def write_output_dir(out: str | Path, files: dict[str, bytes], force: bool) -> Path:

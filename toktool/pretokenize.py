@@ -9,6 +9,7 @@ same whatever the parallelism.
 
 from __future__ import annotations
 
+import heapq
 import multiprocessing as mp
 import os
 import sys
@@ -174,9 +175,43 @@ def _count_worker(preset: str, specials: list[str], inq, outq) -> None:
             for t in batch:
                 toks += split(t)
             c.update(toks)
-        outq.put(("ok", dict(c)))
+        outq.put(("ok", _compact(c)))
     except BaseException as e:  # report instead of hanging the parent
         outq.put(("error", repr(e)))
+
+
+def _compact(c: Counter) -> tuple[bytes, list[int], list[int]]:
+    """A worker's counts as sorted, concatenated UTF-8: a fraction of a dict's size to send and hold."""
+    items = sorted((w.encode("utf-8", "surrogatepass"), n) for w, n in c.items())
+    c.clear()
+    offsets = [0]
+    for w, _ in items:
+        offsets.append(offsets[-1] + len(w))
+    return b"".join(w for w, _ in items), offsets, [n for _, n in items]
+
+
+def _iter_compact(part: tuple[bytes, list[int], list[int]]) -> Iterator[tuple[bytes, int]]:
+    data, offsets, counts = part
+    for i, n in enumerate(counts):
+        yield data[offsets[i] : offsets[i + 1]], n
+
+
+def count_words_sorted(
+    texts: Iterable[str],
+    preset: str,
+    special_tokens: Iterable[str] = (),
+    workers: int | None = None,
+    batch_chars: int = 1 << 20,
+    on_batch: Callable[[], None] | None = None,
+) -> Iterator[tuple[bytes, int]] | Counter:
+    """Like count_words, but with several workers return a merged stream of (word bytes, count)
+    sorted by bytes (equal words may repeat, one per worker): the caller never needs a dict of all
+    words, which keeps the parent process small on large vocabularies of words."""
+    workers = default_workers() if workers is None else workers
+    if workers <= 1:
+        return count_words(texts, preset, special_tokens, 1, batch_chars, on_batch)
+    parts = _count_parallel(texts, preset, list(special_tokens), workers, batch_chars, on_batch)
+    return heapq.merge(*(_iter_compact(p) for p in parts), key=lambda kv: kv[0])
 
 
 def default_workers() -> int:
@@ -210,6 +245,14 @@ def count_words(
                 on_batch()
         return c
 
+    total: Counter = Counter()
+    for part in _count_parallel(texts, preset, specials, workers, batch_chars, on_batch):
+        for w, n in _iter_compact(part):
+            total[w.decode("utf-8", "surrogatepass")] += n
+    return total
+
+
+def _count_parallel(texts, preset, specials, workers, batch_chars, on_batch) -> list:
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     inq = ctx.Queue(maxsize=workers * 2)
     outq = ctx.Queue()
@@ -223,15 +266,15 @@ def count_words(
                 on_batch()
         for _ in procs:
             inq.put(None)
-        total: Counter = Counter()
+        parts = []
         for _ in procs:
             status, payload = outq.get()
             if status != "ok":
                 raise RuntimeError(f"counting worker failed: {payload}")
-            total.update(payload)
+            parts.append(payload)
         for p in procs:
             p.join()
-        return total
+        return parts
     finally:
         for p in procs:
             if p.is_alive():

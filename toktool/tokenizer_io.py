@@ -18,7 +18,6 @@ from .errors import InputError, ToktoolError
 from .pretokenize import get_preset, to_byte_level
 from .train.bpe import BPEResult
 
-
 _POSSESSIVE_INTERVAL = re.compile(r"(\\[pP]\{\w+\}|\[(?:\\.|[^\]])*\]|\\.|[^\\])(\{\d+(?:,\d*)?\})\+")
 
 

@@ -190,8 +190,12 @@ def bpe_train_kernel(
     pcount = np.zeros(1 << 16, dtype=np.int64)
     npairs = 0
 
-    # --- step buffer of (pair << 32 | word) for positions ----------------------------------
-    buf = np.empty(1 << 16, dtype=np.int64)
+    # --- step buffer of (pair << 32 | word) for positions: exact size for the initial pass ----
+    total_pairs = 0
+    for w in range(nw):
+        if wlen[w] > 1:
+            total_pairs += wlen[w] - 1
+    buf = np.empty(max(total_pairs, 16), dtype=np.int64)
     nbuf = 0
 
     # initial pair counts and positions
@@ -242,8 +246,9 @@ def bpe_train_kernel(
     hl = np.empty(1 << 16, dtype=np.int32)
     hsize = 0
 
-    # group initial positions by pair
-    keys = np.sort(buf[:nbuf])
+    # group initial positions by pair (sorted in place: no second copy of the biggest array)
+    keys = buf[:nbuf]
+    keys.sort()
     i = 0
     while i < nbuf:
         pid = keys[i] >> 32
@@ -269,7 +274,8 @@ def bpe_train_kernel(
             hsize += 1
         nlists += 1
         i = j
-    keys = np.empty(0, dtype=np.int64)
+    buf = np.empty(1 << 16, dtype=np.int64)  # per-step changes are small: release the initial buffer
+    keys = buf[:0]
 
     # --- merges ----------------------------------------------------------------------------
     m_a = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
@@ -410,7 +416,8 @@ def bpe_train_kernel(
 
         # new entries for the pairs this step created (HF: where_to_update, then drained)
         if nbuf > 0:
-            keys = np.sort(buf[:nbuf])
+            keys = buf[:nbuf]
+            keys.sort()
             i = 0
             while i < nbuf:
                 p2 = keys[i] >> 32
