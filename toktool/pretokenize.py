@@ -163,6 +163,14 @@ def _batches(texts: Iterable[str], batch_chars: int) -> Iterator[list[str]]:
         yield batch
 
 
+def _count_batch(split: Callable[[str], list[str]], batch: list[str], c: Counter) -> None:
+    """One Counter.update per batch: far cheaper than one per text."""
+    toks: list[str] = []
+    for t in batch:
+        toks += split(t)
+    c.update(toks)
+
+
 def _count_worker(preset: str, specials: list[str], inq, outq) -> None:
     try:
         split = make_splitter(preset, specials)
@@ -171,10 +179,7 @@ def _count_worker(preset: str, specials: list[str], inq, outq) -> None:
             batch = inq.get()
             if batch is None:
                 break
-            toks: list[str] = []
-            for t in batch:
-                toks += split(t)
-            c.update(toks)
+            _count_batch(split, batch, c)
         outq.put(("ok", _compact(c)))
     except BaseException as e:  # report instead of hanging the parent
         outq.put(("error", repr(e)))
@@ -237,10 +242,7 @@ def count_words(
         split = make_splitter(preset, specials)
         c: Counter = Counter()
         for batch in _batches(texts, batch_chars):
-            toks: list[str] = []
-            for t in batch:
-                toks += split(t)
-            c.update(toks)
+            _count_batch(split, batch, c)
             if on_batch:
                 on_batch()
         return c

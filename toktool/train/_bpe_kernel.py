@@ -46,29 +46,8 @@ def _pairs_rehash(keys, vals, new_bits):
 
 
 @njit(cache=True, nogil=True)
-def _grow_i64(a, need):
-    n = a.shape[0]
-    if need <= n:
-        return a
-    m = max(need, 2 * n + 16)
-    b = np.empty(m, dtype=a.dtype)
-    b[:n] = a
-    return b
-
-
-@njit(cache=True, nogil=True)
-def _grow_i32(a, need):
-    n = a.shape[0]
-    if need <= n:
-        return a
-    m = max(need, 2 * n + 16)
-    b = np.empty(m, dtype=a.dtype)
-    b[:n] = a
-    return b
-
-
-@njit(cache=True, nogil=True)
-def _grow_u8(a, need):
+def _grow(a, need):
+    """A copy of `a` with room for `need` items (amortised doubling); `a` itself if it fits."""
     n = a.shape[0]
     if need <= n:
         return a
@@ -219,10 +198,10 @@ def bpe_train_kernel(
                 pkeys[s] = key
                 pvals[s] = npairs
                 if npairs >= pa.shape[0]:
-                    pa = _grow_i32(pa, npairs + 1)
-                    pb = _grow_i32(pb, npairs + 1)
+                    pa = _grow(pa, npairs + 1)
+                    pb = _grow(pb, npairs + 1)
                     old = pcount.shape[0]
-                    pcount = _grow_i64(pcount, npairs + 1)
+                    pcount = _grow(pcount, npairs + 1)
                     pcount[old:] = 0
                 pa[npairs] = a
                 pb[npairs] = b
@@ -231,7 +210,7 @@ def bpe_train_kernel(
             pid = pvals[s]
             pcount[pid] += c
             if nbuf >= buf.shape[0]:
-                buf = _grow_i64(buf, nbuf + 1)
+                buf = _grow(buf, nbuf + 1)
             buf[nbuf] = (np.int64(pid) << 32) | np.int64(w)
             nbuf += 1
 
@@ -254,8 +233,8 @@ def bpe_train_kernel(
         pid = keys[i] >> 32
         j = i
         if nlists >= lstart.shape[0]:
-            lstart = _grow_i64(lstart, nlists + 1)
-            llen = _grow_i64(llen, nlists + 1)
+            lstart = _grow(lstart, nlists + 1)
+            llen = _grow(llen, nlists + 1)
         lstart[nlists] = npool
         prev = np.int64(-1)
         while j < nbuf and (keys[j] >> 32) == pid:
@@ -267,9 +246,9 @@ def bpe_train_kernel(
         llen[nlists] = npool - lstart[nlists]
         if pcount[pid] > 0:
             if hsize >= hc.shape[0]:
-                hc = _grow_i64(hc, hsize + 1)
-                hp = _grow_i32(hp, hsize + 1)
-                hl = _grow_i32(hl, hsize + 1)
+                hc = _grow(hc, hsize + 1)
+                hp = _grow(hp, hsize + 1)
+                hl = _grow(hl, hsize + 1)
             _heap_push(hc, hp, hl, hsize, pcount[pid], np.int32(pid), np.int32(nlists), pa, pb)
             hsize += 1
         nlists += 1
@@ -307,7 +286,7 @@ def bpe_train_kernel(
         lb = t_len[b]
         nl = la + lb
         base = t_off[ntok]
-        t_data = _grow_u8(t_data, base + nl)
+        t_data = _grow(t_data, base + nl)
         for k in range(la):
             t_data[base + k] = t_data[t_off[a] + k]
         for k in range(lb):
@@ -334,9 +313,9 @@ def bpe_train_kernel(
             ntok += 1
 
         if nmerges >= m_a.shape[0]:
-            m_a = _grow_i32(m_a, nmerges + 1)
-            m_b = _grow_i32(m_b, nmerges + 1)
-            m_new = _grow_i32(m_new, nmerges + 1)
+            m_a = _grow(m_a, nmerges + 1)
+            m_b = _grow(m_b, nmerges + 1)
+            m_new = _grow(m_new, nmerges + 1)
         m_a[nmerges] = a
         m_b[nmerges] = b
         m_new[nmerges] = new
@@ -387,10 +366,10 @@ def bpe_train_kernel(
                                 pkeys[s] = key
                                 pvals[s] = npairs
                                 if npairs >= pa.shape[0]:
-                                    pa = _grow_i32(pa, npairs + 1)
-                                    pb = _grow_i32(pb, npairs + 1)
+                                    pa = _grow(pa, npairs + 1)
+                                    pb = _grow(pb, npairs + 1)
                                     old = pcount.shape[0]
-                                    pcount = _grow_i64(pcount, npairs + 1)
+                                    pcount = _grow(pcount, npairs + 1)
                                     pcount[old:] = 0
                                 pa[npairs] = np.int32(key >> 32)
                                 pb[npairs] = np.int32(key & 0xFFFFFFFF)
@@ -402,7 +381,7 @@ def bpe_train_kernel(
                             else:
                                 pcount[p2] += c
                                 if nbuf >= buf.shape[0]:
-                                    buf = _grow_i64(buf, nbuf + 1)
+                                    buf = _grow(buf, nbuf + 1)
                                 buf[nbuf] = (np.int64(p2) << 32) | np.int64(w)
                                 nbuf += 1
                     sym[o] = new
@@ -423,9 +402,9 @@ def bpe_train_kernel(
                 p2 = keys[i] >> 32
                 j = i
                 if nlists >= lstart.shape[0]:
-                    lstart = _grow_i64(lstart, nlists + 1)
-                    llen = _grow_i64(llen, nlists + 1)
-                pool = _grow_i32(pool, npool + (nbuf - i))
+                    lstart = _grow(lstart, nlists + 1)
+                    llen = _grow(llen, nlists + 1)
+                pool = _grow(pool, npool + (nbuf - i))
                 lstart[nlists] = npool
                 prev = np.int64(-1)
                 while j < nbuf and (keys[j] >> 32) == p2:
@@ -437,9 +416,9 @@ def bpe_train_kernel(
                 llen[nlists] = npool - lstart[nlists]
                 if pcount[p2] > 0:
                     if hsize >= hc.shape[0]:
-                        hc = _grow_i64(hc, hsize + 1)
-                        hp = _grow_i32(hp, hsize + 1)
-                        hl = _grow_i32(hl, hsize + 1)
+                        hc = _grow(hc, hsize + 1)
+                        hp = _grow(hp, hsize + 1)
+                        hl = _grow(hl, hsize + 1)
                     _heap_push(hc, hp, hl, hsize, pcount[p2], np.int32(p2), np.int32(nlists), pa, pb)
                     hsize += 1
                 nlists += 1
