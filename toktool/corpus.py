@@ -180,8 +180,6 @@ def iter_lines(path: str, errors: str, stats: CorpusStats) -> Iterator[tuple[int
                     line = raw.decode("utf-8", errors="replace")
                 yield lineno, line
         except (OSError, EOFError, gzip.BadGzipFile) as e:
-            if isinstance(e, InputError):
-                raise
             raise InputError(f"{info.path}: cannot read (line {lineno + 1}): {e}") from None
         except Exception as e:  # zstandard raises its own error type for corrupt frames
             if type(e).__module__.startswith("zstandard"):

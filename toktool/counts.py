@@ -82,14 +82,8 @@ class WordCounts:
         special_tokens: Iterable[str] = (),
         corpus: dict | None = None,
     ) -> WordCounts:
-        items = [(w.encode("utf-8") if isinstance(w, str) else w, int(c)) for w, c in counts.items() if c > 0]
-        items.sort(key=lambda kv: kv[0])
-        lens = np.fromiter((len(w) for w, _ in items), dtype=np.int64, count=len(items))
-        offsets = np.zeros(len(items) + 1, dtype=np.int64)
-        np.cumsum(lens, out=offsets[1:])
-        data = np.frombuffer(b"".join(w for w, _ in items), dtype=np.uint8).copy()
-        cnt = np.fromiter((c for _, c in items), dtype=np.int64, count=len(items))
-        return cls(data, offsets, cnt, pretokenizer, list(special_tokens), dict(corpus or {}))
+        items = sorted((w.encode("utf-8") if isinstance(w, str) else w, int(c)) for w, c in counts.items() if c > 0)
+        return cls.from_sorted_items(items, pretokenizer, special_tokens, corpus)
 
     @classmethod
     def from_sorted_items(cls, items: Iterable[tuple[bytes, int]], pretokenizer: str, special_tokens: Iterable[str] = (), corpus: dict | None = None) -> WordCounts:

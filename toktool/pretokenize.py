@@ -248,9 +248,8 @@ def count_words(
         return c
 
     total: Counter = Counter()
-    for part in _count_parallel(texts, preset, specials, workers, batch_chars, on_batch):
-        for w, n in _iter_compact(part):
-            total[w.decode("utf-8", "surrogatepass")] += n
+    for w, n in count_words_sorted(texts, preset, specials, workers, batch_chars, on_batch):  # type: ignore[misc]
+        total[w.decode("utf-8", "surrogatepass")] += n
     return total
 
 

@@ -45,14 +45,18 @@ def render_rows(rows: Sequence[dict], columns: Sequence[str], fmt: str, title: s
         for r in rows:
             lines.append("| " + " | ".join(_cell(r.get(c), human=False) for c in columns) + " |")
         return "\n".join(lines) + "\n"
-    table = Table(title=title, show_edge=True, header_style="bold")
+    buf = io.StringIO()
+    Console(file=buf, width=max(80, Console().width), force_terminal=False, highlight=False).print(_rich_table(rows, columns, title))
+    return buf.getvalue()
+
+
+def _rich_table(rows: Sequence[dict], columns: Sequence[str], title: str | None) -> Table:
+    table = Table(title=title, header_style="bold")
     for c in columns:
         table.add_column(c, justify="right" if rows and isinstance(rows[0].get(c), (int, float)) else "left")
     for r in rows:
         table.add_row(*(_cell(r.get(c)) for c in columns))
-    buf = io.StringIO()
-    Console(file=buf, width=max(80, Console().width), force_terminal=False, highlight=False).print(table)
-    return buf.getvalue()
+    return table
 
 
 def _cell(v: object, human: bool = True) -> str:
@@ -68,12 +72,7 @@ def _cell(v: object, human: bool = True) -> str:
 
 def print_table(rows: Sequence[dict], columns: Sequence[str], fmt: str, title: str | None = None, extra: dict | None = None) -> None:
     if fmt == "table" and sys.stdout.isatty():
-        table = Table(title=title, header_style="bold")
-        for c in columns:
-            table.add_column(c, justify="right" if rows and isinstance(rows[0].get(c), (int, float)) else "left")
-        for r in rows:
-            table.add_row(*(_cell(r.get(c)) for c in columns))
-        Console(highlight=False).print(table)
+        Console(highlight=False).print(_rich_table(rows, columns, title))
         return
     sys.stdout.write(render_rows(rows, columns, fmt, title, extra))
 

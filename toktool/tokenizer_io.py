@@ -94,12 +94,6 @@ class LoadedTokenizer:
     tokenizer: Tokenizer
     sha256: str
 
-    def encode_batch(self, texts: list[str], add_special_tokens: bool = False) -> list[list[int]]:
-        return [e.ids for e in self.tokenizer.encode_batch_fast(texts, add_special_tokens=add_special_tokens)]
-
-    def decode_batch(self, ids: list[list[int]], skip_special_tokens: bool = False) -> list[str]:
-        return self.tokenizer.decode_batch(ids, skip_special_tokens=skip_special_tokens)
-
     @property
     def vocab_size(self) -> int:
         return self.tokenizer.get_vocab_size(with_added_tokens=True)
