@@ -120,6 +120,68 @@ def _fnv(data, start, end):
     return h
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs):
+    """Id of pair `key` (a << 32 | b), adding it with count 0 if new; the table grows at load 1/2.
+
+    Returns the id and the (possibly reallocated) table arrays, since Numba cannot grow in place.
+    """
+    if 2 * (npairs + 1) > (np.int64(1) << pbits):
+        pbits += 1
+        pkeys, pvals = _pairs_rehash(pkeys, pvals, pbits)
+    mask = (np.int64(1) << pbits) - 1
+    s = _slot(key, np.uint64(64 - pbits))
+    while pkeys[s] != _EMPTY and pkeys[s] != key:
+        s = (s + 1) & mask
+    if pkeys[s] == _EMPTY:
+        pkeys[s] = key
+        pvals[s] = npairs
+        if npairs >= pa.shape[0]:
+            pa = _grow(pa, npairs + 1)
+            pb = _grow(pb, npairs + 1)
+            pcount = _grow(pcount, npairs + 1)
+        pa[npairs] = np.int32(key >> 32)
+        pb[npairs] = np.int32(key & 0xFFFFFFFF)
+        pcount[npairs] = 0
+        npairs += 1
+    return pvals[s], pkeys, pvals, pbits, pa, pb, pcount, npairs
+
+
+@njit(cache=True, nogil=True)
+def _add_lists(keys, pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb):
+    """Sort (pair << 32 | word) keys, store one deduplicated word list per pair, and push a heap
+    entry for each pair whose count is positive (HF: draining `where_to_update`)."""
+    keys.sort()
+    n = keys.shape[0]
+    pool = _grow(pool, npool + n)
+    i = 0
+    while i < n:
+        pid = keys[i] >> 32
+        if nlists >= lstart.shape[0]:
+            lstart = _grow(lstart, nlists + 1)
+            llen = _grow(llen, nlists + 1)
+        lstart[nlists] = npool
+        prev = np.int64(-1)
+        j = i
+        while j < n and (keys[j] >> 32) == pid:
+            if keys[j] != prev:
+                pool[npool] = np.int32(keys[j] & 0xFFFFFFFF)
+                npool += 1
+                prev = keys[j]
+            j += 1
+        llen[nlists] = npool - lstart[nlists]
+        if pcount[pid] > 0:
+            if hsize >= hc.shape[0]:
+                hc = _grow(hc, hsize + 1)
+                hp = _grow(hp, hsize + 1)
+                hl = _grow(hl, hsize + 1)
+            _heap_push(hc, hp, hl, hsize, pcount[pid], np.int32(pid), np.int32(nlists), pa, pb)
+            hsize += 1
+        nlists += 1
+        i = j
+    return pool, npool, lstart, llen, nlists, hc, hp, hl, hsize
+
+
 @njit(cache=True, nogil=True)
 def bpe_train_kernel(
     sym,  # int32[total]: initial symbol ids of all words, concatenated (modified in place)
@@ -160,10 +222,9 @@ def bpe_train_kernel(
         th[s] = t
 
     # --- pair table ------------------------------------------------------------------------
-    pbits = 16
-    pcap = np.int64(1) << pbits
-    pkeys = np.full(pcap, _EMPTY, dtype=np.int64)
-    pvals = np.empty(pcap, dtype=np.int32)
+    pbits = np.int64(16)
+    pkeys = np.full(np.int64(1) << pbits, _EMPTY, dtype=np.int64)
+    pvals = np.empty(np.int64(1) << pbits, dtype=np.int32)
     pa = np.empty(1 << 16, dtype=np.int32)
     pb = np.empty(1 << 16, dtype=np.int32)
     pcount = np.zeros(1 << 16, dtype=np.int64)
@@ -187,27 +248,7 @@ def bpe_train_kernel(
             if t_len[a] + t_len[b] > max_len:
                 continue
             key = (np.int64(a) << 32) | np.int64(b)
-            if 2 * (npairs + 1) > pcap:
-                pbits += 1
-                pkeys, pvals = _pairs_rehash(pkeys, pvals, pbits)
-                pcap = np.int64(1) << pbits
-            s = _slot(key, np.uint64(64 - pbits))
-            while pkeys[s] != _EMPTY and pkeys[s] != key:
-                s = (s + 1) & (pcap - 1)
-            if pkeys[s] == _EMPTY:
-                pkeys[s] = key
-                pvals[s] = npairs
-                if npairs >= pa.shape[0]:
-                    pa = _grow(pa, npairs + 1)
-                    pb = _grow(pb, npairs + 1)
-                    old = pcount.shape[0]
-                    pcount = _grow(pcount, npairs + 1)
-                    pcount[old:] = 0
-                pa[npairs] = a
-                pb[npairs] = b
-                pcount[npairs] = 0
-                npairs += 1
-            pid = pvals[s]
+            pid, pkeys, pvals, pbits, pa, pb, pcount, npairs = _pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs)
             pcount[pid] += c
             if nbuf >= buf.shape[0]:
                 buf = _grow(buf, nbuf + 1)
@@ -226,35 +267,10 @@ def bpe_train_kernel(
     hsize = 0
 
     # group initial positions by pair (sorted in place: no second copy of the biggest array)
-    keys = buf[:nbuf]
-    keys.sort()
-    i = 0
-    while i < nbuf:
-        pid = keys[i] >> 32
-        j = i
-        if nlists >= lstart.shape[0]:
-            lstart = _grow(lstart, nlists + 1)
-            llen = _grow(llen, nlists + 1)
-        lstart[nlists] = npool
-        prev = np.int64(-1)
-        while j < nbuf and (keys[j] >> 32) == pid:
-            if keys[j] != prev:
-                pool[npool] = np.int32(keys[j] & 0xFFFFFFFF)
-                npool += 1
-                prev = keys[j]
-            j += 1
-        llen[nlists] = npool - lstart[nlists]
-        if pcount[pid] > 0:
-            if hsize >= hc.shape[0]:
-                hc = _grow(hc, hsize + 1)
-                hp = _grow(hp, hsize + 1)
-                hl = _grow(hl, hsize + 1)
-            _heap_push(hc, hp, hl, hsize, pcount[pid], np.int32(pid), np.int32(nlists), pa, pb)
-            hsize += 1
-        nlists += 1
-        i = j
+    pool, npool, lstart, llen, nlists, hc, hp, hl, hsize = _add_lists(
+        buf[:nbuf], pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb
+    )
     buf = np.empty(1 << 16, dtype=np.int64)  # per-step changes are small: release the initial buffer
-    keys = buf[:0]
 
     # --- merges ----------------------------------------------------------------------------
     m_a = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
@@ -355,27 +371,9 @@ def bpe_train_kernel(
                                 if not ok:
                                     continue
                                 key = k_plus
-                            if 2 * (npairs + 1) > pcap:
-                                pbits += 1
-                                pkeys, pvals = _pairs_rehash(pkeys, pvals, pbits)
-                                pcap = np.int64(1) << pbits
-                            s = _slot(key, np.uint64(64 - pbits))
-                            while pkeys[s] != _EMPTY and pkeys[s] != key:
-                                s = (s + 1) & (pcap - 1)
-                            if pkeys[s] == _EMPTY:
-                                pkeys[s] = key
-                                pvals[s] = npairs
-                                if npairs >= pa.shape[0]:
-                                    pa = _grow(pa, npairs + 1)
-                                    pb = _grow(pb, npairs + 1)
-                                    old = pcount.shape[0]
-                                    pcount = _grow(pcount, npairs + 1)
-                                    pcount[old:] = 0
-                                pa[npairs] = np.int32(key >> 32)
-                                pb[npairs] = np.int32(key & 0xFFFFFFFF)
-                                pcount[npairs] = 0
-                                npairs += 1
-                            p2 = pvals[s]
+                            p2, pkeys, pvals, pbits, pa, pb, pcount, npairs = _pair_id(
+                                key, pkeys, pvals, pbits, pa, pb, pcount, npairs
+                            )
                             if sign == 0:
                                 pcount[p2] -= c
                             else:
@@ -395,34 +393,9 @@ def bpe_train_kernel(
 
         # new entries for the pairs this step created (HF: where_to_update, then drained)
         if nbuf > 0:
-            keys = buf[:nbuf]
-            keys.sort()
-            i = 0
-            while i < nbuf:
-                p2 = keys[i] >> 32
-                j = i
-                if nlists >= lstart.shape[0]:
-                    lstart = _grow(lstart, nlists + 1)
-                    llen = _grow(llen, nlists + 1)
-                pool = _grow(pool, npool + (nbuf - i))
-                lstart[nlists] = npool
-                prev = np.int64(-1)
-                while j < nbuf and (keys[j] >> 32) == p2:
-                    if keys[j] != prev:
-                        pool[npool] = np.int32(keys[j] & 0xFFFFFFFF)
-                        npool += 1
-                        prev = keys[j]
-                    j += 1
-                llen[nlists] = npool - lstart[nlists]
-                if pcount[p2] > 0:
-                    if hsize >= hc.shape[0]:
-                        hc = _grow(hc, hsize + 1)
-                        hp = _grow(hp, hsize + 1)
-                        hl = _grow(hl, hsize + 1)
-                    _heap_push(hc, hp, hl, hsize, pcount[p2], np.int32(p2), np.int32(nlists), pa, pb)
-                    hsize += 1
-                nlists += 1
-                i = j
+            pool, npool, lstart, llen, nlists, hc, hp, hl, hsize = _add_lists(
+                buf[:nbuf], pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb
+            )
         progress[0] = nmerges
         progress[1] = ntok
 
