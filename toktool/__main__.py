@@ -1,3 +1,3 @@
-from .cli import _entry
+from ._entry import run
 
-_entry()
+run()

@@ -429,10 +429,3 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
 
-
-def _entry() -> None:
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    _entry()
