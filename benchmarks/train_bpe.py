@@ -4,8 +4,8 @@ Each trainer runs end to end in its own process (read the corpus, count, merge, 
 `--repeats` times; we report the median wall time and the peak memory of the whole process tree
 (toktool counts in worker processes), sampled every 20 ms as the sum of each process's PSS
 (proportional set size: pages shared between processes are split between them, not counted twice),
-with the plain RSS sum alongside. toktool is also run once with an empty Numba cache ("cold": includes
-compiling the merge loop). Both tokenizers then encode the held-out text, and the merge lists are
+with the plain RSS sum alongside. The timed toktool runs use the default kernel (the ahead-of-time build
+that `make` makes); the JIT kernel is also run, once with an empty Numba cache and once cached. Both tokenizers then encode the held-out text, and the merge lists are
 compared.
 
     python benchmarks/train_bpe.py --corpus build/bench/corpus.txt --heldout build/bench/heldout.txt
@@ -113,8 +113,10 @@ def main() -> int:
             "--pretokenizer", "gpt2", "-q", "--force", "-o"]
     hf = [sys.executable, "-c", HF_SCRIPT, str(args.corpus), str(args.vocab_size)]
 
-    cold = measure(ours + [str(work / "ours")], env)  # empty cache: compiles the merge loop
-    print(f"toktool cold (compiling): {cold['wall_s']:.2f} s", flush=True)
+    jit_env = dict(env, TOKTOOL_KERNEL="jit")
+    cold = measure(ours + [str(work / "ours")], jit_env)  # JIT path, empty Numba cache: compiles the loop
+    jit = measure(ours + [str(work / "ours")], jit_env)  # JIT path, cached
+    print(f"toktool JIT kernel: cold cache {cold['wall_s']:.2f} s; cached {jit['wall_s']:.2f} s, {jit['peak_pss_mb']:.0f} MB", flush=True)
     runs: dict[str, list[dict]] = {"toktool": [], "hf": []}
     for i in range(args.repeats):  # interleaved, so drift in machine load hits both alike
         runs["hf"].append(measure(hf + [str(work / "hf.json")], env))
@@ -144,11 +146,13 @@ def main() -> int:
     print(f"| {'peak memory RSS sum (MB)':22} | {o['peak_rss_mb']:10.0f} | {h['peak_rss_mb']:13.0f} | {o['peak_rss_mb'] / h['peak_rss_mb']:12.2f} |")
     print(f"| {'held-out bytes/token':22} | {bpt_ours:10.4f} | {bpt_hf:13.4f} | {bpt_ours / bpt_hf:12.4f} |")
     print()
-    print(f"toktool cold run (empty Numba cache, compiles the merge loop): {cold['wall_s']:.2f} s")
+    print(f"toktool kernel in the timed runs: {timings.get('kernel')} (the AOT build `make` makes; JIT when it is missing)")
+    print(f"toktool with TOKTOOL_KERNEL=jit: {jit['wall_s']:.2f} s, peak PSS {jit['peak_pss_mb']:.0f} MB "
+          f"({jit['wall_s'] / h['wall_s']:.2f}x / {jit['peak_pss_mb'] / h['peak_pss_mb']:.2f}x HF); with an empty Numba cache {cold['wall_s']:.2f} s")
     print(f"toktool phases (last run): {timings}")
     print(f"merge lists identical: {same}; held-out tokens: toktool {n_ours}, HF {n_hf}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"corpus_bytes": size, "vocab_size": args.vocab_size, "cold": cold, "summary": summary,
+    args.json.write_text(json.dumps({"corpus_bytes": size, "vocab_size": args.vocab_size, "jit_cold": cold, "jit_cached": jit, "summary": summary,
                                      "runs": runs, "merges_identical": same, "toktool_timings": timings}, indent=2))
     return 0 if same else 1
 

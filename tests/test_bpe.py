@@ -126,3 +126,24 @@ def test_train_tokens_equal_encoding_of_training_words(sample_lines):
     words = [w.decode("utf-8") for w, _ in wc.items()]
     encs = tok.encode_batch(words, add_special_tokens=False)
     assert sum(len(e.ids) * c for e, (_, c) in zip(encs, wc.items())) == r.train_tokens
+
+
+def test_aot_and_jit_kernels_agree(sample_lines, multi_lines, monkeypatch):
+    """`make` builds the merge loop ahead of time; it must give exactly what the JIT build gives."""
+    from toktool.train.bpe import load_aot
+
+    if load_aot() is None:
+        pytest.skip("AOT merge loop not built for this source (make builds it)")
+    wc = _wc(sample_lines + multi_lines, "gpt4")
+    monkeypatch.setenv("TOKTOOL_KERNEL", "aot")
+    a = train_bpe(wc, 5000, special_tokens=["<s>"])
+    monkeypatch.setenv("TOKTOOL_KERNEL", "jit")
+    j = train_bpe(wc, 5000, special_tokens=["<s>"])
+    assert a.timings["kernel"] == "aot" and j.timings["kernel"] == "jit"
+    assert a.merges == j.merges and a.tokens == j.tokens and a.train_tokens == j.train_tokens and a.merges_raw == j.merges_raw
+
+
+def test_unknown_kernel_choice_is_an_error(monkeypatch):
+    monkeypatch.setenv("TOKTOOL_KERNEL", "gpu")
+    with pytest.raises(ToktoolError, match="TOKTOOL_KERNEL"):
+        train_bpe(WordCounts.from_mapping(Counter({"ab": 1}), "gpt2"), 300)

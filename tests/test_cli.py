@@ -105,9 +105,9 @@ def test_count_tokens_per_file_and_total(tok, tmp_path):
 
 def test_outputs_are_byte_identical_across_runs_threads_and_workers(tmp_path):
     inputs = [str(SAMPLE)] + [str(UDHR / f"{c}.txt") for c in ("rus", "cmn_hans", "arb")]
-    runs = [("1", "1"), ("2", "2"), ("1", "2")]
-    for i, (threads, workers) in enumerate(runs):
-        p = run_cli("train", *inputs, "--vocab-size", "2500", "--pretokenizer", "gpt4", "--workers", workers, "-o", str(tmp_path / f"r{i}"), "-q", env={"NUMBA_NUM_THREADS": threads})
+    runs = [("1", "1", "auto"), ("2", "2", "auto"), ("1", "2", "jit")]  # AOT (when built) and JIT kernels
+    for i, (threads, workers, kernel) in enumerate(runs):
+        p = run_cli("train", *inputs, "--vocab-size", "2500", "--pretokenizer", "gpt4", "--workers", workers, "-o", str(tmp_path / f"r{i}"), "-q", env={"NUMBA_NUM_THREADS": threads, "TOKTOOL_KERNEL": kernel})
         assert p.returncode == 0, p.stderr.decode()
     for name in OUT_FILES:
         blobs = [(tmp_path / f"r{i}" / name).read_bytes() for i in range(len(runs))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import multiprocessing as mp
 import os
+import queue
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -254,20 +255,28 @@ def count_words(
 
 
 def _count_parallel(texts, preset, specials, workers, batch_chars, on_batch) -> list:
+    """Count with `workers` processes in all: the parent reads and counts too, taking a batch itself
+    whenever the helpers' queue is full. One process fewer than workers means one less copy of the
+    interpreter in memory; sums do not depend on who counted what, so results stay identical."""
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    inq = ctx.Queue(maxsize=workers * 2)
+    inq = ctx.Queue(maxsize=2 * (workers - 1))
     outq = ctx.Queue()
-    procs = [ctx.Process(target=_count_worker, args=(preset, specials, inq, outq), daemon=True) for _ in range(workers)]
+    procs = [ctx.Process(target=_count_worker, args=(preset, specials, inq, outq), daemon=True) for _ in range(workers - 1)]
     for p in procs:
         p.start()
+    split = make_splitter(preset, specials)
+    local: Counter = Counter()
     try:
         for batch in _batches(texts, batch_chars):
-            inq.put(batch)
+            try:
+                inq.put_nowait(batch)
+            except queue.Full:
+                _count_batch(split, batch, local)
             if on_batch:
                 on_batch()
         for _ in procs:
             inq.put(None)
-        parts = []
+        parts = [_compact(local)]
         for _ in procs:
             status, payload = outq.get()
             if status != "ok":

@@ -6,6 +6,10 @@ progress bar and turn Ctrl-C into a clean early stop instead of an abandoned nat
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -60,6 +64,98 @@ def prepare_words(wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sym, wc.offsets.astype(np.int64, copy=True), wc.counts.astype(np.int64, copy=True)
 
 
+def load_aot():
+    """The ahead-of-time compiled merge loop, if it was built from the current kernel source.
+
+    TOKTOOL_KERNEL=jit forces the JIT path (and =aot makes a missing build an error). The AOT module
+    holds the GIL while it runs, so it is run in a forked child (Linux), where the parent stays free
+    to draw progress and to stop it on Ctrl-C.
+    """
+    choice = os.environ.get("TOKTOOL_KERNEL", "auto")
+    if choice not in ("auto", "aot", "jit"):
+        raise ToktoolError(f"TOKTOOL_KERNEL must be auto, aot or jit, not {choice!r}")
+    if choice == "jit":
+        return None
+    module = None
+    if sys.platform.startswith("linux"):
+        from .build_aot import HASH_FILE, kernel_hash
+
+        try:
+            if HASH_FILE.read_text(encoding="utf-8").strip() == kernel_hash():
+                from . import _bpe_aot as module  # type: ignore[attr-defined,no-redef]
+        except (OSError, ImportError):
+            module = None
+    if module is None and choice == "aot":
+        raise ToktoolError("TOKTOOL_KERNEL=aot but the AOT merge loop is not built for this source (run: python -m toktool.train.build_aot)")
+    return module
+
+
+def _run_in_thread(kernel, args, report, poll_interval):
+    progress = np.zeros(2, dtype=np.int64)
+    stop = np.zeros(1, dtype=np.int64)
+    out: dict = {}
+
+    def run() -> None:
+        try:
+            out["result"] = kernel(*args, progress, stop)
+        except BaseException as e:  # pragma: no cover - surfaced in the main thread
+            out["error"] = e
+
+    th = threading.Thread(target=run, name="toktool-bpe", daemon=True)
+    th.start()
+    try:
+        while th.is_alive():
+            th.join(poll_interval)
+            report(progress)
+    except KeyboardInterrupt:
+        stop[0] = 1
+        th.join()
+        raise
+    if "error" in out:
+        raise out["error"]
+    report(progress)
+    return out["result"]
+
+
+def _run_in_child(kernel, args, report, poll_interval):
+    """Run a GIL-holding kernel in a forked child; progress and the stop flag live in shared memory."""
+    ctx = mp.get_context("fork")
+    shared = ctx.RawArray("q", 3)
+    flags = np.frombuffer(shared, dtype=np.int64)
+    progress, stop = flags[:2], flags[2:]
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, through `stop`
+        try:
+            send.send(("ok", kernel(*args, progress, stop)))
+        except BaseException as e:
+            send.send(("error", repr(e)))
+
+    proc = ctx.Process(target=child, name="toktool-bpe", daemon=True)
+    proc.start()
+    send.close()
+    try:
+        while not recv.poll(poll_interval):
+            report(progress)
+            if not proc.is_alive() and not recv.poll(0):
+                raise RuntimeError(f"the merge process died (exit code {proc.exitcode})")
+        status, payload = recv.recv()
+        proc.join()
+    except KeyboardInterrupt:
+        stop[0] = 1
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+        raise
+    finally:
+        recv.close()
+    if status != "ok":
+        raise RuntimeError(f"merge loop failed: {payload}")
+    report(progress)
+    return payload
+
+
 def _warm_up(kernel) -> None:
     sym = np.array([0, 1, 0, 1], dtype=np.int32)
     kernel(
@@ -94,49 +190,39 @@ def train_bpe(
     if len(wc) == 0:
         raise ToktoolError("empty corpus: there is no text to train on")
 
-    t0 = time.perf_counter()
-    from ._bpe_kernel import bpe_train_kernel  # numba import: only when training
-
-    t_import = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    _warm_up(bpe_train_kernel)  # compile, or load from numba's cache, outside the timed loop
-    t_compile = time.perf_counter() - t0
     sym, woff, wcnt = prepare_words(wc)
     order = byte_alphabet_order()
-    tok_data = np.array(order, dtype=np.uint8)
-    tok_off = np.arange(257, dtype=np.int64)
-    progress = np.zeros(2, dtype=np.int64)
-    stop = np.zeros(1, dtype=np.int64)
-    target = vocab_size - len(specials)
-    max_len = UNLIMITED if max_token_length is None else np.int64(max_token_length)
-    out: dict = {}
+    args = (
+        sym,
+        woff,
+        wcnt,
+        np.array(order, dtype=np.uint8),
+        np.arange(257, dtype=np.int64),
+        np.int64(vocab_size - len(specials)),
+        np.int64(min_frequency),
+        UNLIMITED if max_token_length is None else np.int64(max_token_length),
+    )
 
-    def run() -> None:
-        try:
-            out["result"] = bpe_train_kernel(
-                sym, woff, wcnt, tok_data, tok_off, np.int64(target), np.int64(min_frequency), max_len, progress, stop
-            )
-        except BaseException as e:  # pragma: no cover - surfaced in the main thread
-            out["error"] = e
+    def report(progress: np.ndarray) -> None:
+        if on_progress:
+            on_progress(int(progress[0]), int(progress[1]) + len(specials))
 
-    t1 = time.perf_counter()
-    th = threading.Thread(target=run, name="toktool-bpe", daemon=True)
-    th.start()
-    try:
-        while th.is_alive():
-            th.join(poll_interval)
-            if on_progress:
-                on_progress(int(progress[0]), int(progress[1]) + len(specials))
-    except KeyboardInterrupt:
-        stop[0] = 1
-        th.join()
-        raise
-    if "error" in out:
-        raise out["error"]
-    m_a, m_b, m_new, t_data, t_off, wlen = out["result"]
-    t_merge = time.perf_counter() - t1
-    if on_progress:
-        on_progress(int(progress[0]), int(progress[1]) + len(specials))
+    aot = load_aot()
+    if aot is not None:
+        timings: dict = {"kernel": "aot"}
+        t1 = time.perf_counter()
+        m_a, m_b, m_new, t_data, t_off, wlen = _run_in_child(aot.bpe_train_kernel, args, report, poll_interval)
+    else:
+        t0 = time.perf_counter()
+        from ._bpe_kernel import bpe_train_kernel  # numba import: only when training
+
+        t_import = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _warm_up(bpe_train_kernel)  # compile, or load from numba's cache, outside the timed loop
+        timings = {"kernel": "jit", "numba_import_s": round(t_import, 3), "numba_compile_s": round(time.perf_counter() - t0, 3)}
+        t1 = time.perf_counter()
+        m_a, m_b, m_new, t_data, t_off, wlen = _run_in_thread(bpe_train_kernel, args, report, poll_interval)
+    timings["merge_s"] = round(time.perf_counter() - t1, 3)
 
     n_sp = len(specials)
     tdb = t_data.tobytes()
@@ -150,5 +236,5 @@ def train_bpe(
         merges_raw=len(raw),
         train_tokens=int((wlen * wcnt).sum()),
         train_bytes=wc.total_bytes,
-        timings={"numba_import_s": round(t_import, 3), "numba_compile_s": round(t_compile, 3), "merge_s": round(t_merge, 3)},
+        timings=timings,
     )

@@ -1,0 +1,62 @@
+"""Compile the Numba merge loop ahead of time into an extension module (`make` runs this).
+
+The kernel source is the same `_bpe_kernel.py` that the JIT path uses; numba.pycc turns it into
+`_bpe_aot.<ext>` next to it, with `_bpe_aot.sha256` recording the hash of the source it was built
+from. At run time the AOT module is used only when that hash matches the current source, so a stale
+build can never train with old code. Why bother: the AOT module needs neither numba nor LLVM at run
+time, which saves ~90 MB of memory and the first-run compile (see docs/benchmarks.md).
+
+    python -m toktool.train.build_aot        # exit 0 and a note on stderr even if it cannot build
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+import warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KERNEL_SRC = HERE / "_bpe_kernel.py"
+HASH_FILE = HERE / "_bpe_aot.sha256"
+MODULE = "_bpe_aot"
+SIGNATURE = (
+    "Tuple((i4[::1], i4[::1], i4[::1], u1[::1], i8[::1], i8[::1]))"
+    "(i4[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8, i8, i8, i8[::1], i8[::1])"
+)
+
+
+def kernel_hash() -> str:
+    return hashlib.sha256(KERNEL_SRC.read_bytes()).hexdigest()
+
+
+def build() -> Path:
+    from numba.pycc import CC
+
+    from . import _bpe_kernel
+
+    cc = CC(MODULE)
+    cc.output_dir = str(HERE)
+    cc.verbose = False
+    cc.export("bpe_train_kernel", SIGNATURE)(_bpe_kernel.bpe_train_kernel.py_func)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cc.compile()
+    HASH_FILE.write_text(kernel_hash() + "\n", encoding="utf-8")
+    return HERE
+
+
+def main() -> int:
+    t0 = time.perf_counter()
+    try:
+        build()
+    except Exception as e:  # the JIT path still works; say why AOT is missing
+        print(f"toktool: could not build the AOT merge loop ({type(e).__name__}: {e}); training will JIT-compile it instead", file=sys.stderr)
+        return 0
+    print(f"toktool: built the AOT merge loop in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
