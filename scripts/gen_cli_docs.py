@@ -34,6 +34,10 @@ and never replace an existing path without `--force`.
   byte-level characters, then merged tokens). This is Hugging Face `BpeTrainer`'s rule, and the merge
   lists are identical to its output (tested), including its handling of a token string reached by
   two different pairs (the id is reused; the pair keeps its last rank).
+- The merge loop is Numba code. `make` also compiles it ahead of time (`python -m
+  toktool.train.build_aot`); that build is used when its recorded source hash matches, run in a
+  forked child process, and otherwise the JIT build is used. `TOKTOOL_KERNEL=jit|aot|auto` forces
+  a choice (`aot` fails when no matching build exists); the outputs are identical either way.
 - `--vocab-size` counts special tokens; training stops earlier if no pair reaches `--min-frequency`.
 - `--max-token-length L` allows tokens of up to L bytes (HF's option allows only shorter than L).
 - Pre-tokenizer presets: `gpt2` is GPT-2's regex; `gpt4` and `o200k` are tiktoken's cl100k_base and
