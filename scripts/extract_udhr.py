@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import unicodedata
-from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from toktool.evaldata import dominant_script  # noqa: E402
 
 
 class _Declaration(HTMLParser):
@@ -58,15 +59,6 @@ def _clean(parts: list[str]) -> str:
     return re.sub(r"\s+", " ", "".join(parts)).strip()
 
 
-def dominant_script(text: str) -> str:
-    scripts: Counter = Counter()
-    for ch in text:
-        if ch.isalpha():
-            name = unicodedata.name(ch, "")
-            scripts[name.split(" ")[0] if name else "UNKNOWN"] += 1
-    return scripts.most_common(1)[0][0].title() if scripts else "Unknown"
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("package_dir", type=Path, help="the unpacked npm package (with declaration/)")
@@ -95,7 +87,7 @@ def main() -> int:
                     d.attrs_html.get("lang", ""),
                     d.title.strip(),
                     d.attrs_html.get("dir", "ltr"),
-                    dominant_script(" ".join(units)),
+                    dominant_script(" ".join(units), sample=None),
                 ]
             )
         )
