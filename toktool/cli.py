@@ -21,6 +21,7 @@ from .errors import InputError, ToktoolError
 from .pretokenize import PRESETS
 from .report import FORMATS, print_table, progress_bar, render_rows, stderr_console
 
+STAGE2_CHOICES = {"superbpe": "superbpe", "digits": "superbpe-digits"}
 PRESET_HELP = "; ".join(f"{p.name}: {p.source}" for p in PRESETS.values())
 
 
@@ -78,14 +79,20 @@ def _count_progress(prog, total_bytes: int | None):
 @click.argument("inputs", nargs=-1)
 @click.option("--from-counts", "from_counts", multiple=True, metavar="FILE", help="Train on counts files from `toktool count` (summed) instead of text.")
 @click.option("--vocab-size", type=click.IntRange(min=1), required=True, help="Target vocabulary size, special tokens included.")
-@click.option("--algo", type=click.Choice(["bpe"]), default="bpe", show_default=True, help="Training algorithm.")
+@click.option("--algo", type=click.Choice(["bpe", "superbpe"]), default="bpe", show_default=True, help="bpe: byte-level BPE; superbpe: SuperBPE, subwords up to --transition then tokens across spaces.")
 @click.option("--min-frequency", type=click.IntRange(min=0), default=0, show_default=True, help="Stop when the best pair is rarer than this.")
 @click.option("--max-token-length", type=click.IntRange(min=2), default=None, help="Longest token in bytes.")
+@click.option("--base", metavar="TOKENIZER", help="Start from this byte-level BPE (tokenizer.json, model dir, vocab.json + merges.txt) instead of bytes; its ids and merges are kept.")
+@click.option("--transition", default="0.9", show_default=True, metavar="T", help="superbpe: vocabulary size where stage 2 starts, or a fraction of --vocab-size.")
+@click.option("--stage2-pretokenizer", type=click.Choice(list(STAGE2_CHOICES)), default="superbpe", show_default=True, help="superbpe: lines with digit, punctuation-run and multi-space splits (authors' recipe); digits: only digit groups (paper).")
+@click.option("--max-words", type=click.IntRange(min=1), default=4, show_default=True, help="superbpe: most words a stage-2 token may span.")
+@click.option("--allow-colon-space", is_flag=True, help="superbpe: allow stage-2 tokens containing ': ' (filtered by default, as in the reference).")
+@click.option("--max-line-bytes", type=click.IntRange(min=2), default=8192, show_default=True, help="superbpe: stage-2 pieces longer than this are left out (counted in train.json).")
 @_corpus_options
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output directory (tokenizer.json, vocab.json, merges.txt, train.json).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @_common
-def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet, debug):
+def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet, debug):
     """Learn a byte-level BPE vocabulary from INPUTS (files, directories, globs, - for stdin).
 
     Plain text is read line by line; .jsonl needs --text-field; .gz and .zst are decompressed.
@@ -107,6 +114,10 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         raise click.UsageError("give either text INPUTS or --from-counts, not both")
     if not inputs and not from_counts:
         raise click.UsageError("no input: give text files (or - for stdin) or --from-counts FILE")
+    if algo == "superbpe" or base:
+        if from_counts:
+            raise click.UsageError("--from-counts works with --algo bpe only (superbpe and --base count the text themselves)")
+        return _train_staged(inputs, vocab_size, algo, min_frequency, max_token_length, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet)
     specials = list(dict.fromkeys(special_tokens))
     check_vocab_size(vocab_size, specials)
     check_output(output, force)
@@ -142,6 +153,80 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     write_output_dir(output, export_files(result, preset, info), force)
     if not quiet:
         _train_summary(console, output, wc, result, timings)
+
+
+def _train_staged(inputs, vocab_size, algo, min_frequency, max_token_length, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet):
+    from .corpus import total_input_size
+    from .pipeline import StagedHooks, train_staged, write_output_dir
+    from .tokenizer_io import export_tokenizer_files
+    from .train.bpe import check_vocab_size
+    from .train.superbpe import SuperOptions, resolve_transition
+
+    specials = list(dict.fromkeys(special_tokens))
+    superword = algo == "superbpe"
+    if base and specials:
+        raise click.UsageError("--special-token cannot be combined with --base (the base's special tokens are kept)")
+    check_vocab_size(vocab_size, specials)
+    t = None if base else resolve_transition(transition, vocab_size, len(specials))
+    opts = SuperOptions(
+        vocab_size=vocab_size,
+        transition=t,
+        stage1_pretokenizer=pretokenizer or ("o200k" if superword else "gpt2"),
+        stage2_pretokenizer=STAGE2_CHOICES[stage2_pretokenizer],
+        max_words=max_words,
+        allow_colon_space=allow_colon_space,
+        max_line_bytes=max_line_bytes,
+        min_frequency=min_frequency,
+        max_token_length=max_token_length,
+        special_tokens=specials,
+    )
+    check_output(output, force)
+    console = stderr_console(quiet)
+    with progress_bar(not quiet) as prog:
+
+        def count_hook(label, paths):
+            if prog is None:
+                return None
+            task = prog.add_task(label, total=(total_input_size(paths) or 0) // 1024 or None)
+            return lambda stats: prog.update(task, completed=stats.raw_read() // 1024)
+
+        def merge_hook(label, total):
+            if prog is None:
+                return None
+            task = prog.add_task(label, total=total)
+            return lambda _steps, vocab: prog.update(task, completed=vocab)
+
+        hooks = StagedHooks(count=count_hook, merge=merge_hook)
+        # --algo bpe --base: --pretokenizer says how to count when the base's split is not one of ours
+        base_preset = pretokenizer if base and not superword else None
+        tok, info = train_staged(inputs, opts, base, superword, text_field, errors, workers, hooks, base_preset=base_preset)
+    write_output_dir(output, export_tokenizer_files(tok, info), force)
+    if not quiet:
+        _staged_summary(console, output, info)
+
+
+def _staged_summary(console, output, info: dict) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"toktool train --algo {info['algo']} → {output}", show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    opts = info["options"]
+    if opts.get("base"):
+        t.add_row("base", f"{opts['base']['path']} ({opts['base']['vocab_size']:,} tokens)")
+    for key, label in (("stage1", "stage 1"), ("stage2", "stage 2"), ("extension", "extension")):
+        st = info.get(key)
+        if not st:
+            continue
+        c = st["counts"]
+        added = f"{st['vocab_size']:,} tokens" if key == "stage1" else f"+{st['new_tokens']:,} tokens"
+        t.add_row(label, f"{st['pretokenizer']}: {c['unique_words']:,} unique pieces, {added}, {st['train_bytes_per_token']:.3f} bytes/token on the training text")
+        drop = st.get("dropped_long_pieces") or {}
+        if drop.get("pieces"):
+            t.add_row("", f"left out {drop['pieces']:,} pieces longer than --max-line-bytes ({drop['bytes']:,} bytes)")
+    t.add_row("vocab", f"{info['result']['vocab_size']:,} tokens, {info['result']['merges']:,} merges")
+    t.add_row("time", f"{info['timings']['total_s']:.2f} s")
+    console.print(t)
 
 
 def _train_summary(console, output, wc, result, timings) -> None:

@@ -134,13 +134,111 @@ def write_output_dir(out: str | Path, files: dict[str, bytes], force: bool) -> P
     return Path(out)
 
 
+@dataclass
+class StagedHooks:
+    """Progress callbacks for multi-stage training (the CLI draws bars; Python callers may ignore)."""
+
+    count: Callable[[str, list[str]], Callable[[CorpusStats], None] | None] = lambda label, paths: None
+    merge: Callable[[str, int], Callable[[int, int], None] | None] = lambda label, total: None
+
+
+def _spool_stdin(paths: list[str], tmpdir: str) -> list[str]:
+    """Two counting passes need the text twice: keep stdin in a temporary file for the second."""
+    import shutil
+    import sys
+
+    if "-" not in paths:
+        return paths
+    spool = Path(tmpdir) / "stdin.txt"
+    with open(spool, "wb") as f:
+        shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+    return [str(spool) if p == "-" else p for p in paths]
+
+
+def train_staged(
+    inputs: Sequence[str],
+    opts,  # train.superbpe.SuperOptions
+    base_path: str | None,
+    superword: bool,
+    text_field: str | None = None,
+    errors: str = "replace",
+    workers: int | None = None,
+    hooks: StagedHooks | None = None,
+    base_preset: str | None = None,
+):
+    """SuperBPE (stage 1 + stage 2) or extending a base tokenizer (superword or plain BPE).
+
+    Returns (tokenizers.Tokenizer, train.json dict)."""
+    import tempfile
+
+    from .train.extend import load_base
+    from .train.superbpe import output_tokenizer, run_stage2, train_stage1
+
+    hooks = hooks or StagedHooks()
+    t_start = time.perf_counter()
+    paths = expand_inputs(inputs)
+    info: dict = {"toktool_version": __version__, "algo": "superbpe" if superword else "bpe"}
+    timings: dict = {}
+    with tempfile.TemporaryDirectory(prefix="toktool-") as tmp:
+        corpus = None
+        if base_path is not None:
+            base = load_base(base_path)
+            if base_preset:
+                base.preset = get_preset(base_preset).name
+            if opts.vocab_size <= base.size:
+                raise ToktoolError(f"--vocab-size {opts.vocab_size} must be larger than the base's {base.size} tokens ({base_path})")
+            stages = 1
+        else:
+            paths = _spool_stdin(paths, tmp)
+            stages = 2
+            t0 = time.perf_counter()
+            wc1 = count_corpus(paths, opts.stage1_pretokenizer, text_field, errors, opts.special_tokens, workers, hooks.count("count 1/2", paths))
+            timings["stage1_count_s"] = round(time.perf_counter() - t0, 3)
+            corpus = wc1.corpus
+            base, info["stage1"] = train_stage1(wc1, opts, hooks.merge("merge 1/2", opts.transition))
+            del wc1
+        label = "" if stages == 1 else " 2/2"
+
+        def count(preset: str, specials: Sequence[str]) -> WordCounts:
+            return count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("count" + label, paths))
+
+        t0 = time.perf_counter()
+        ext, wc2, info["stage2" if superword else "extension"] = run_stage2(base, count, opts, superword, hooks.merge("merge" + label, opts.vocab_size))
+        timings["stage2_s" if superword else "extend_s"] = round(time.perf_counter() - t0, 3)
+        corpus = corpus or wc2.corpus
+        tok = output_tokenizer(base, ext, superword, opts)
+    timings["total_s"] = round(time.perf_counter() - t_start, 3)
+    stage_info = info.get("stage2") or info.get("extension") or {}
+    info["options"] = {
+        "vocab_size": opts.vocab_size,
+        "pretokenizer": stage_info.get("pretokenizer"),
+        "stage1_pretokenizer": None if base_path else opts.stage1_pretokenizer,
+        "transition": None if base_path else opts.transition,
+        "base": None if base_path is None else {"path": base_path, "vocab_size": base.size},
+        "max_words": opts.max_words if superword else None,
+        "allow_colon_space": opts.allow_colon_space if superword else None,
+        "max_line_bytes": opts.max_line_bytes if superword else None,
+        "min_frequency": opts.min_frequency,
+        "special_tokens": [a["content"] for a in base.spec.get("added_tokens") or []],
+        "max_token_length": opts.max_token_length,
+        "text_field": text_field,
+        "errors": errors,
+    }
+    info["corpus"] = corpus
+    info["result"] = {"vocab_size": tok.get_vocab_size(with_added_tokens=True), "merges": len(base.merges) + len(ext.new_merges)}
+    info["timings"] = timings
+    return tok, info
+
+
 def timed() -> Callable[[], float]:
     t0 = time.perf_counter()
     return lambda: round(time.perf_counter() - t0, 3)
 
 
 __all__ = [
+    "StagedHooks",
     "TrainOptions",
+    "train_staged",
     "count_corpus",
     "export_files",
     "load_counts",

@@ -69,11 +69,28 @@ def build_tokenizer(result: BPEResult, preset: str) -> Tokenizer:
 
 def export_files(result: BPEResult, preset: str, train_info: dict) -> dict[str, bytes]:
     """All output files as bytes (written atomically by the caller): same input, same bytes."""
-    tok = build_tokenizer(result, preset)
-    toks = vocab_strings(result)
+    return export_tokenizer_files(build_tokenizer(result, preset), train_info)
+
+
+def merge_pairs(spec_merges: list) -> list[tuple[str, str]]:
+    """tokenizer.json stores merges as "a b" strings (older) or [a, b] lists (tokenizers >= 0.20)."""
+    out = []
+    for m in spec_merges:
+        if isinstance(m, str):
+            a, _, b = m.partition(" ")
+            out.append((a, b))
+        else:
+            out.append((m[0], m[1]))
+    return out
+
+
+def export_tokenizer_files(tok: Tokenizer, train_info: dict) -> dict[str, bytes]:
+    """tokenizer.json, the GPT-2 style vocab.json + merges.txt of its BPE model, and train.json."""
     tokenizer_json = tok.to_str(pretty=True).encode("utf-8") + b"\n"
-    vocab_json = (json.dumps({t: i for i, t in enumerate(toks)}, ensure_ascii=False, indent=None) + "\n").encode("utf-8")
-    merges_txt = ("#version: 0.2\n" + "".join(f"{toks[a]} {toks[b]}\n" for a, b in result.merges)).encode("utf-8")
+    model = json.loads(tokenizer_json)["model"]
+    vocab = dict(sorted(model["vocab"].items(), key=lambda kv: kv[1]))
+    vocab_json = (json.dumps(vocab, ensure_ascii=False, indent=None) + "\n").encode("utf-8")
+    merges_txt = ("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merge_pairs(model["merges"]))).encode("utf-8")
     files = {"tokenizer.json": tokenizer_json, "vocab.json": vocab_json, "merges.txt": merges_txt}
     hashes = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     info = dict(train_info)

@@ -120,6 +120,28 @@ def _fnv(data, start, end):
     return h
 
 
+@njit(cache=True, nogil=True)
+def _rejected(data, start, n, max_words, no_colon_space):
+    """SuperBPE's stage-2 filter on a candidate token's bytes: more than `max_words` words (runs of
+    non-space bytes; a space is GPT-2's Ġ), or a colon followed by a space."""
+    if no_colon_space != 0:
+        for k in range(start, start + n - 1):
+            if data[k] == 58 and data[k + 1] == 32:
+                return True
+    if max_words > 0:
+        words = 0
+        inside = False
+        for k in range(start, start + n):
+            if data[k] == 32:
+                inside = False
+            elif not inside:
+                inside = True
+                words += 1
+        if words > max_words:
+            return True
+    return False
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs):
     """Id of pair `key` (a << 32 | b), adding it with count 0 if new; the table grows at load 1/2.
@@ -192,6 +214,8 @@ def bpe_train_kernel(
     vocab_target,  # stop when this many tokens exist (specials excluded)
     min_freq,
     max_len,  # max token length in bytes
+    max_words,  # > 0: skip a merge whose token has more space-separated words (SuperBPE stage 2)
+    no_colon_space,  # 1: skip a merge whose token contains ": " (SuperBPE stage 2)
     progress,  # int64[2]: merges done, vocab size (read by another thread)
     stop,  # int64[1]: set to 1 by another thread to stop early
 ):
@@ -307,6 +331,8 @@ def bpe_train_kernel(
             t_data[base + k] = t_data[t_off[a] + k]
         for k in range(lb):
             t_data[base + la + k] = t_data[t_off[b] + k]
+        if (max_words > 0 or no_colon_space != 0) and _rejected(t_data, base, nl, max_words, no_colon_space):
+            continue  # dropped like the SuperBPE reference: later entries for this pair are tried again
         s = np.int64(_fnv(t_data, base, base + nl) & np.uint64(th_mask))
         new = -1
         while th[s] != -1:
@@ -402,3 +428,163 @@ def bpe_train_kernel(
     progress[0] = nmerges
     progress[1] = ntok
     return m_a[:nmerges].copy(), m_b[:nmerges].copy(), m_new[:nmerges].copy(), t_data[: t_off[ntok]].copy(), t_off[: ntok + 1].copy(), wlen
+
+
+# --- BPE encoding of words with a ranked merge list (replaying a base tokenizer's merges) ---------
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _qless(r1, p1, r2, p2):
+    return r1 < r2 or (r1 == r2 and p1 < p2)
+
+
+@njit(cache=True, nogil=True)
+def _merge_lookup(keys, vals, bits, key):
+    mask = (np.int64(1) << bits) - 1
+    s = _slot(key, np.uint64(64 - bits))
+    while keys[s] != _EMPTY:
+        if keys[s] == key:
+            return vals[s]
+        s = (s + 1) & mask
+    return np.int64(-1)
+
+
+@njit(cache=True, nogil=True)
+def bpe_encode_kernel(
+    data,  # uint8: the words' bytes, concatenated
+    offsets,  # int64[nw+1]
+    byte_ids,  # int32[256]: token id of each single byte
+    m_a,  # int32[nm]: merges in rank order (left id, right id, id of the result)
+    m_b,
+    m_new,
+):
+    """Encode every word exactly as `tokenizers`' BPE model does (word.rs `merge_all`): a queue of
+    candidate merges ordered by rank, then position; an entry is stale when the pair now at its
+    position maps to another result. Later duplicates of a pair win, as in HF's merge map."""
+    nm = m_a.shape[0]
+    bits = np.int64(4)
+    while (np.int64(1) << bits) < 2 * nm + 2:
+        bits += 1
+    keys = np.full(np.int64(1) << bits, _EMPTY, dtype=np.int64)
+    vals = np.empty(np.int64(1) << bits, dtype=np.int64)  # rank << 32 | new id
+    mask = (np.int64(1) << bits) - 1
+    for r in range(nm):
+        key = (np.int64(m_a[r]) << 32) | np.int64(m_b[r])
+        s = _slot(key, np.uint64(64 - bits))
+        while keys[s] != _EMPTY and keys[s] != key:
+            s = (s + 1) & mask
+        keys[s] = key
+        vals[s] = (np.int64(r) << 32) | np.int64(m_new[r])
+
+    nw = offsets.shape[0] - 1
+    longest = 1
+    for w in range(nw):
+        longest = max(longest, offsets[w + 1] - offsets[w])
+    ids = np.empty(longest, dtype=np.int32)
+    nxt = np.empty(longest, dtype=np.int64)
+    prv = np.empty(longest, dtype=np.int64)
+    qcap = 3 * longest + 16
+    qr = np.empty(qcap, dtype=np.int64)
+    qp = np.empty(qcap, dtype=np.int64)
+    qn = np.empty(qcap, dtype=np.int64)
+    out = np.empty(max(np.int64(16), data.shape[0] // 3), dtype=np.int32)
+    nout = 0
+    woff = np.zeros(nw + 1, dtype=np.int64)
+    for w in range(nw):
+        st = offsets[w]
+        n = offsets[w + 1] - st
+        for i in range(n):
+            ids[i] = byte_ids[data[st + i]]
+            prv[i] = i - 1
+            nxt[i] = i + 1 if i + 1 < n else -1
+        qs = 0
+        for i in range(n - 1):
+            v = _merge_lookup(keys, vals, bits, (np.int64(ids[i]) << 32) | np.int64(ids[i + 1]))
+            if v >= 0:
+                # push (rank, pos, new)
+                k = qs
+                qr[k] = v >> 32
+                qp[k] = i
+                qn[k] = v & 0xFFFFFFFF
+                qs += 1
+                while k > 0:
+                    parent = (k - 1) >> 1
+                    if _qless(qr[k], qp[k], qr[parent], qp[parent]):
+                        qr[k], qr[parent] = qr[parent], qr[k]
+                        qp[k], qp[parent] = qp[parent], qp[k]
+                        qn[k], qn[parent] = qn[parent], qn[k]
+                        k = parent
+                    else:
+                        break
+        while qs > 0:
+            pos = qp[0]
+            new = qn[0]
+            qs -= 1
+            qr[0] = qr[qs]
+            qp[0] = qp[qs]
+            qn[0] = qn[qs]
+            k = 0
+            while True:
+                left = 2 * k + 1
+                if left >= qs:
+                    break
+                best = left
+                if left + 1 < qs and _qless(qr[left + 1], qp[left + 1], qr[left], qp[left]):
+                    best = left + 1
+                if _qless(qr[best], qp[best], qr[k], qp[k]):
+                    qr[k], qr[best] = qr[best], qr[k]
+                    qp[k], qp[best] = qp[best], qp[k]
+                    qn[k], qn[best] = qn[best], qn[k]
+                    k = best
+                else:
+                    break
+            if ids[pos] < 0:
+                continue
+            j = nxt[pos]
+            if j < 0:
+                continue
+            v = _merge_lookup(keys, vals, bits, (np.int64(ids[pos]) << 32) | np.int64(ids[j]))
+            if v < 0 or (v & 0xFFFFFFFF) != new:
+                continue
+            ids[pos] = np.int32(new)
+            ids[j] = -1
+            nxt[pos] = nxt[j]
+            if nxt[j] >= 0:
+                prv[nxt[j]] = pos
+            for side in range(2):
+                if side == 0:
+                    if prv[pos] < 0:
+                        continue
+                    at = prv[pos]
+                    key = (np.int64(ids[at]) << 32) | np.int64(ids[pos])
+                else:
+                    if nxt[pos] < 0:
+                        continue
+                    at = pos
+                    key = (np.int64(ids[pos]) << 32) | np.int64(ids[nxt[pos]])
+                v = _merge_lookup(keys, vals, bits, key)
+                if v < 0:
+                    continue
+                k = qs
+                qr[k] = v >> 32
+                qp[k] = at
+                qn[k] = v & 0xFFFFFFFF
+                qs += 1
+                while k > 0:
+                    parent = (k - 1) >> 1
+                    if _qless(qr[k], qp[k], qr[parent], qp[parent]):
+                        qr[k], qr[parent] = qr[parent], qr[k]
+                        qp[k], qp[parent] = qp[parent], qp[k]
+                        qn[k], qn[parent] = qn[parent], qn[k]
+                        k = parent
+                    else:
+                        break
+        if n > 0:
+            out = _grow(out, nout + n)
+            i = 0
+            while i >= 0:
+                out[nout] = ids[i]
+                nout += 1
+                i = nxt[i]
+        woff[w + 1] = nout
+    return out[:nout].copy(), woff

@@ -90,6 +90,16 @@ def load_aot():
     return module
 
 
+def encode_kernel():
+    """The BPE encoder over flat word arrays (AOT build when present, else Numba JIT)."""
+    aot = load_aot()
+    if aot is not None:
+        return aot.bpe_encode_kernel
+    from ._bpe_kernel import bpe_encode_kernel
+
+    return bpe_encode_kernel
+
+
 def _run_in_thread(kernel, args, report, poll_interval):
     progress = np.zeros(2, dtype=np.int64)
     stop = np.zeros(1, dtype=np.int64)
@@ -161,8 +171,72 @@ def _warm_up(kernel) -> None:
     kernel(
         sym, np.array([0, 2, 4], dtype=np.int64), np.array([2, 1], dtype=np.int64),
         np.array([0, 1], dtype=np.uint8), np.array([0, 1, 2], dtype=np.int64),
-        np.int64(3), np.int64(0), UNLIMITED, np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64),
+        np.int64(3), np.int64(0), UNLIMITED, np.int64(0), np.int64(0), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64),
     )
+
+
+@dataclass
+class LoopResult:
+    m_a: np.ndarray  # merge steps in order: left and right ids, and the id each produced
+    m_b: np.ndarray
+    m_new: np.ndarray
+    t_data: np.ndarray  # bytes of every token (initial ones first), concatenated
+    t_off: np.ndarray
+    wlen: np.ndarray  # final length of each word (its symbols are in the `sym` array passed in)
+    timings: dict
+
+
+def run_merge_loop(
+    sym: np.ndarray,
+    woff: np.ndarray,
+    wcnt: np.ndarray,
+    tok_data: np.ndarray,
+    tok_off: np.ndarray,
+    target: int,
+    min_frequency: int = 0,
+    max_token_length: int | None = None,
+    max_words: int = 0,
+    no_colon_space: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    poll_interval: float = 0.1,
+) -> LoopResult:
+    """The merge loop on any starting point: words as symbol ids into an initial token table (bytes),
+    merged until the table holds `target` tokens. Plain BPE starts from the 256 bytes; extending a
+    tokenizer (SuperBPE stage 2, --base) starts from its vocabulary and its encodings of the words."""
+    args = (
+        sym,
+        woff,
+        wcnt,
+        tok_data,
+        tok_off,
+        np.int64(target),
+        np.int64(min_frequency),
+        UNLIMITED if max_token_length is None else np.int64(max_token_length),
+        np.int64(max_words),
+        np.int64(1 if no_colon_space else 0),
+    )
+
+    def report(progress: np.ndarray) -> None:
+        if on_progress:
+            on_progress(int(progress[0]), int(progress[1]))
+
+    aot = load_aot()
+    if aot is not None:
+        timings: dict = {"kernel": "aot"}
+        t1 = time.perf_counter()
+        out = _run_in_child(aot.bpe_train_kernel, args, report, poll_interval)
+    else:
+        t0 = time.perf_counter()
+        from ._bpe_kernel import bpe_train_kernel  # numba import: only when training
+
+        t_import = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _warm_up(bpe_train_kernel)  # compile, or load from numba's cache, outside the timed loop
+        timings = {"kernel": "jit", "numba_import_s": round(t_import, 3), "numba_compile_s": round(time.perf_counter() - t0, 3)}
+        t1 = time.perf_counter()
+        out = _run_in_thread(bpe_train_kernel, args, report, poll_interval)
+    timings["merge_s"] = round(time.perf_counter() - t1, 3)
+    return LoopResult(*out, timings=timings)
 
 
 def dedupe_merges(raw: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -192,49 +266,30 @@ def train_bpe(
 
     sym, woff, wcnt = prepare_words(wc)
     order = byte_alphabet_order()
-    args = (
-        sym,
-        woff,
-        wcnt,
-        np.array(order, dtype=np.uint8),
-        np.arange(257, dtype=np.int64),
-        np.int64(vocab_size - len(specials)),
-        np.int64(min_frequency),
-        UNLIMITED if max_token_length is None else np.int64(max_token_length),
-    )
-
-    def report(progress: np.ndarray) -> None:
-        if on_progress:
-            on_progress(int(progress[0]), int(progress[1]) + len(specials))
-
-    aot = load_aot()
-    if aot is not None:
-        timings: dict = {"kernel": "aot"}
-        t1 = time.perf_counter()
-        m_a, m_b, m_new, t_data, t_off, wlen = _run_in_child(aot.bpe_train_kernel, args, report, poll_interval)
-    else:
-        t0 = time.perf_counter()
-        from ._bpe_kernel import bpe_train_kernel  # numba import: only when training
-
-        t_import = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        _warm_up(bpe_train_kernel)  # compile, or load from numba's cache, outside the timed loop
-        timings = {"kernel": "jit", "numba_import_s": round(t_import, 3), "numba_compile_s": round(time.perf_counter() - t0, 3)}
-        t1 = time.perf_counter()
-        m_a, m_b, m_new, t_data, t_off, wlen = _run_in_thread(bpe_train_kernel, args, report, poll_interval)
-    timings["merge_s"] = round(time.perf_counter() - t1, 3)
-
     n_sp = len(specials)
-    tdb = t_data.tobytes()
-    offs = t_off.tolist()
-    tokens = [tdb[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]
-    raw = [(a + n_sp, b + n_sp) for a, b in zip(m_a.tolist(), m_b.tolist())]
+
+    def report(merges: int, size: int) -> None:
+        if on_progress:
+            on_progress(merges, size + n_sp)
+
+    loop = run_merge_loop(
+        sym, woff, wcnt, np.array(order, dtype=np.uint8), np.arange(257, dtype=np.int64),
+        vocab_size - n_sp, min_frequency, max_token_length, on_progress=report, poll_interval=poll_interval,
+    )
+    tokens = table_bytes(loop.t_data, loop.t_off)
+    raw = [(a + n_sp, b + n_sp) for a, b in zip(loop.m_a.tolist(), loop.m_b.tolist())]
     return BPEResult(
         special_tokens=specials,
         tokens=tokens,
         merges=dedupe_merges(raw),
         merges_raw=len(raw),
-        train_tokens=int((wlen * wcnt).sum()),
+        train_tokens=int((loop.wlen * wcnt).sum()),
         train_bytes=wc.total_bytes,
-        timings=timings,
+        timings=loop.timings,
     )
+
+
+def table_bytes(t_data: np.ndarray, t_off: np.ndarray) -> list[bytes]:
+    data = t_data.tobytes()
+    offs = t_off.tolist()
+    return [data[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]

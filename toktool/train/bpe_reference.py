@@ -15,23 +15,29 @@ from ..pretokenize import byte_alphabet_order
 from .bpe import UNLIMITED, BPEResult, check_vocab_size, dedupe_merges
 
 
-def train_bpe_reference(
-    wc: WordCounts,
-    vocab_size: int,
-    min_frequency: int = 0,
-    special_tokens: Sequence[str] = (),
-    max_token_length: int | None = None,
-) -> BPEResult:
-    specials = list(dict.fromkeys(special_tokens))
-    check_vocab_size(vocab_size, specials)
-    max_len = int(UNLIMITED) if max_token_length is None else max_token_length
-    order = byte_alphabet_order()
-    tokens: list[bytes] = [bytes([b]) for b in order]
-    tok_id = {t: i for i, t in enumerate(tokens)}
-    byte_id = {b: i for i, b in enumerate(order)}
-    words = [[byte_id[b] for b in w] for w, _ in wc.items()]
-    counts = [c for _, c in wc.items()]
+def rejected(token: bytes, max_words: int, no_colon_space: bool) -> bool:
+    """SuperBPE's stage-2 filter: more than `max_words` space-separated words, or ': ' inside."""
+    if no_colon_space and b": " in token:
+        return True
+    return max_words > 0 and sum(1 for part in token.split(b" ") if part) > max_words
 
+
+def merge_loop_reference(
+    words: list[list[int]],
+    counts: list[int],
+    tokens: list[bytes],
+    target: int,
+    min_frequency: int = 0,
+    max_len: int = int(UNLIMITED),
+    max_words: int = 0,
+    no_colon_space: bool = False,
+) -> tuple[list[tuple[int, int]], list[bytes], list[list[int]]]:
+    """The loop itself, from any initial token table; returns (merge steps, tokens, merged words)."""
+    tokens = list(tokens)
+    tok_id: dict[bytes, int] = {}
+    for i, t in enumerate(tokens):
+        tok_id.setdefault(t, i)
+    words = [list(w) for w in words]
     pair_counts: dict[tuple[int, int], int] = {}
     where: dict[tuple[int, int], set[int]] = {}
     for i, w in enumerate(words):
@@ -53,7 +59,6 @@ def train_bpe_reference(
 
     push_where()
     raw: list[tuple[int, int]] = []
-    target = vocab_size - len(specials)
     while len(tokens) < target and heap:
         negc, a, b, seq, slot = heapq.heappop(heap)
         cur = pair_counts[(a, b)]
@@ -64,6 +69,8 @@ def train_bpe_reference(
         if cur < 1 or cur < min_frequency:
             break
         new_tok = tokens[a] + tokens[b]
+        if (max_words > 0 or no_colon_space) and rejected(new_tok, max_words, no_colon_space):
+            continue
         new = tok_id.get(new_tok)
         if new is None:
             new = len(tokens)
@@ -100,7 +107,24 @@ def train_bpe_reference(
                     i += 1
             words[wi] = out
         push_where()
+    return raw, tokens, words
 
+
+def train_bpe_reference(
+    wc: WordCounts,
+    vocab_size: int,
+    min_frequency: int = 0,
+    special_tokens: Sequence[str] = (),
+    max_token_length: int | None = None,
+) -> BPEResult:
+    specials = list(dict.fromkeys(special_tokens))
+    check_vocab_size(vocab_size, specials)
+    max_len = int(UNLIMITED) if max_token_length is None else max_token_length
+    order = byte_alphabet_order()
+    byte_id = {b: i for i, b in enumerate(order)}
+    words = [[byte_id[b] for b in w] for w, _ in wc.items()]
+    counts = [c for _, c in wc.items()]
+    raw, tokens, words = merge_loop_reference(words, counts, [bytes([b]) for b in order], vocab_size - len(specials), min_frequency, max_len)
     n_sp = len(specials)
     raw_ids = [(x + n_sp, y + n_sp) for x, y in raw]
     return BPEResult(

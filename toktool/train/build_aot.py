@@ -23,8 +23,10 @@ HASH_FILE = HERE / "_bpe_aot.sha256"
 MODULE = "_bpe_aot"
 SIGNATURE = (
     "Tuple((i4[::1], i4[::1], i4[::1], u1[::1], i8[::1], i8[::1]))"
-    "(i4[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8, i8, i8, i8[::1], i8[::1])"
+    "(i4[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8, i8, i8, i8, i8, i8[::1], i8[::1])"
 )
+
+ENCODE_SIGNATURE = "Tuple((i4[::1], i8[::1]))(u1[::1], i8[::1], i4[::1], i4[::1], i4[::1], i4[::1])"
 
 
 def kernel_hash() -> str:
@@ -40,6 +42,7 @@ def build() -> Path:
     cc.output_dir = str(HERE)
     cc.verbose = False
     cc.export("bpe_train_kernel", SIGNATURE)(_bpe_kernel.bpe_train_kernel.py_func)
+    cc.export("bpe_encode_kernel", ENCODE_SIGNATURE)(_bpe_kernel.bpe_encode_kernel.py_func)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cc.compile()
