@@ -228,6 +228,14 @@ def test_debug_shows_traceback(tmp_path):
     assert p.returncode != 0 and b"Traceback" in p.stderr
 
 
+def _imports_started(pid: int) -> bool:
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+    return "_regex" in maps or "numpy" in maps or "rich" in maps
+
+
 @pytest.mark.parametrize("delay", [0.3, 1.0, 2.5])
 def test_ctrl_c_leaves_no_partial_output(tmp_path, delay):
     """SIGINT during start-up, counting or merging: exit 130, one line, no output, no temp files."""
@@ -237,7 +245,15 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, delay):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(delay)  # the whole run takes several seconds longer than the longest delay
+    if delay < 0.5:
+        # "during start-up": wait until the CLI's imports are under way (a C extension of ours is
+        # mapped), not a fixed time, so a loaded machine cannot make the signal land before
+        # Python runs any of toktool's code
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _imports_started(proc.pid):
+            time.sleep(0.005)
+    else:
+        time.sleep(delay)  # the whole run takes several seconds longer than the longest delay
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err.decode()

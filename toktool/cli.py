@@ -530,7 +530,7 @@ def evaluate(tokenizers, data_dir, texts, langs, pivot, baseline, metrics_spec, 
 
 
 def _metrics_epilog() -> str:
-    from .evaluate import METRICS
+    from .metric_defs import METRICS
 
     return "\b\nMetrics:\n" + "\n".join(f"  {k:<18} {v[1]}" for k, v in METRICS.items())
 

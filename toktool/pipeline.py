@@ -15,7 +15,7 @@ from .atomic import atomic_dir
 from .corpus import CorpusStats, expand_inputs, iter_texts
 from .counts import WordCounts
 from .errors import ToktoolError
-from .pretokenize import count_words_sorted, get_preset
+from .pretokenize import count_words_sorted_multi, get_preset
 from .train.bpe import BPEResult, train_bpe
 
 
@@ -29,13 +29,27 @@ def count_corpus(
     on_progress: Callable[[CorpusStats], None] | None = None,
 ) -> WordCounts:
     """Stream the inputs once and count their pre-tokens."""
-    get_preset(pretokenizer)
+    return count_corpus_multi(inputs, [pretokenizer], text_field, errors, special_tokens, workers, on_progress)[0]
+
+
+def count_corpus_multi(
+    inputs: Sequence[str],
+    pretokenizers: Sequence[str],
+    text_field: str | None = None,
+    errors: str = "replace",
+    special_tokens: Sequence[str] = (),
+    workers: int | None = None,
+    on_progress: Callable[[CorpusStats], None] | None = None,
+) -> list[WordCounts]:
+    """One pass over the inputs, counted with each pre-tokenizer (stdin works: it is read once)."""
+    for p in pretokenizers:
+        get_preset(p)
     paths = expand_inputs(inputs)
     stats = CorpusStats()
     texts = iter_texts(paths, text_field=text_field, errors=errors, stats=stats)
-    counted = count_words_sorted(
+    counted = count_words_sorted_multi(
         texts,
-        pretokenizer,
+        list(pretokenizers),
         special_tokens,
         workers=workers,
         on_batch=(lambda: on_progress(stats)) if on_progress else None,
@@ -43,15 +57,17 @@ def count_corpus(
     if on_progress:
         on_progress(stats)
     corpus = stats.as_dict()
-    if isinstance(counted, dict):
-        wc = WordCounts.from_mapping(counted, pretokenizer, special_tokens, corpus)
-    else:
-        wc = WordCounts.from_sorted_items(counted, pretokenizer, special_tokens, corpus)
-    del counted
-    if len(wc) == 0:
-        where = ", ".join(i["path"] for i in corpus["inputs"]) or "the inputs"
-        raise ToktoolError(f"empty corpus: no text found in {where}")
-    return wc
+    out = []
+    for preset, c in zip(pretokenizers, counted):
+        if isinstance(c, dict):
+            wc = WordCounts.from_mapping(c, preset, special_tokens, corpus)
+        else:
+            wc = WordCounts.from_sorted_items(c, preset, special_tokens, corpus)
+        if len(wc) == 0:
+            where = ", ".join(i["path"] for i in corpus["inputs"]) or "the inputs"
+            raise ToktoolError(f"empty corpus: no text found in {where}")
+        out.append(wc)
+    return out
 
 
 def load_counts(paths: Sequence[str]) -> WordCounts:
@@ -142,19 +158,6 @@ class StagedHooks:
     merge: Callable[[str, int], Callable[[int, int], None] | None] = lambda label, total: None
 
 
-def _spool_stdin(paths: list[str], tmpdir: str) -> list[str]:
-    """Two counting passes need the text twice: keep stdin in a temporary file for the second."""
-    import shutil
-    import sys
-
-    if "-" not in paths:
-        return paths
-    spool = Path(tmpdir) / "stdin.txt"
-    with open(spool, "wb") as f:
-        shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
-    return [str(spool) if p == "-" else p for p in paths]
-
-
 def train_staged(
     inputs: Sequence[str],
     opts,  # train.superbpe.SuperOptions
@@ -169,8 +172,6 @@ def train_staged(
     """SuperBPE (stage 1 + stage 2) or extending a base tokenizer (superword or plain BPE).
 
     Returns (tokenizers.Tokenizer, train.json dict)."""
-    import tempfile
-
     from .train.extend import load_base
     from .train.superbpe import output_tokenizer, run_stage2, train_stage1
 
@@ -179,34 +180,37 @@ def train_staged(
     paths = expand_inputs(inputs)
     info: dict = {"toktool_version": __version__, "algo": "superbpe" if superword else "bpe"}
     timings: dict = {}
-    with tempfile.TemporaryDirectory(prefix="toktool-") as tmp:
-        corpus = None
-        if base_path is not None:
-            base = load_base(base_path)
-            if base_preset:
-                base.preset = get_preset(base_preset).name
-            if opts.vocab_size <= base.size:
-                raise ToktoolError(f"--vocab-size {opts.vocab_size} must be larger than the base's {base.size} tokens ({base_path})")
-            stages = 1
-        else:
-            paths = _spool_stdin(paths, tmp)
-            stages = 2
-            t0 = time.perf_counter()
-            wc1 = count_corpus(paths, opts.stage1_pretokenizer, text_field, errors, opts.special_tokens, workers, hooks.count("count 1/2", paths))
-            timings["stage1_count_s"] = round(time.perf_counter() - t0, 3)
-            corpus = wc1.corpus
-            base, info["stage1"] = train_stage1(wc1, opts, hooks.merge("merge 1/2", opts.transition))
-            del wc1
-        label = "" if stages == 1 else " 2/2"
-
-        def count(preset: str, specials: Sequence[str]) -> WordCounts:
-            return count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("count" + label, paths))
-
+    corpus = None
+    stage2_counts = None
+    if base_path is not None:
+        base = load_base(base_path)
+        if base_preset:
+            base.preset = get_preset(base_preset).name
+        if opts.vocab_size <= base.size:
+            raise ToktoolError(f"--vocab-size {opts.vocab_size} must be larger than the base's {base.size} tokens ({base_path})")
+        stages = 1
+    else:
+        # both stages' counts in one pass over the text
+        stages = 2
         t0 = time.perf_counter()
-        ext, wc2, info["stage2" if superword else "extension"] = run_stage2(base, count, opts, superword, hooks.merge("merge" + label, opts.vocab_size))
-        timings["stage2_s" if superword else "extend_s"] = round(time.perf_counter() - t0, 3)
-        corpus = corpus or wc2.corpus
-        tok = output_tokenizer(base, ext, superword, opts)
+        presets = [opts.stage1_pretokenizer, opts.stage2_pretokenizer]
+        wc1, stage2_counts = count_corpus_multi(paths, presets, text_field, errors, opts.special_tokens, workers, hooks.count("counting", paths))
+        timings["count_s"] = round(time.perf_counter() - t0, 3)
+        corpus = wc1.corpus
+        base, info["stage1"] = train_stage1(wc1, opts, hooks.merge("merge 1/2", opts.transition))
+        del wc1
+    label = "" if stages == 1 else " 2/2"
+
+    def count(preset: str, specials: Sequence[str]) -> WordCounts:
+        if stage2_counts is not None and stage2_counts.pretokenizer == preset:
+            return stage2_counts
+        return count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("counting", paths))
+
+    t0 = time.perf_counter()
+    ext, wc2, info["stage2" if superword else "extension"] = run_stage2(base, count, opts, superword, hooks.merge("merge" + label, opts.vocab_size))
+    timings["stage2_s" if superword else "extend_s"] = round(time.perf_counter() - t0, 3)
+    corpus = corpus or wc2.corpus
+    tok = output_tokenizer(base, ext, superword, opts)
     timings["total_s"] = round(time.perf_counter() - t_start, 3)
     stage_info = info.get("stage2") or info.get("extension") or {}
     info["options"] = {

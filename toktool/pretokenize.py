@@ -187,16 +187,17 @@ def _count_batch(split: Callable[[str], list[str]], batch: list[str], c: Counter
     c.update(toks)
 
 
-def _count_worker(preset: str, specials: list[str], inq, outq) -> None:
+def _count_worker(presets: list[str], specials: list[str], inq, outq) -> None:
     try:
-        split = make_splitter(preset, specials)
-        c: Counter = Counter()
+        splits = [make_splitter(p, specials) for p in presets]
+        counters: list[Counter] = [Counter() for _ in presets]
         while True:
             batch = inq.get()
             if batch is None:
                 break
-            _count_batch(split, batch, c)
-        outq.put(("ok", _compact(c)))
+            for split, c in zip(splits, counters):
+                _count_batch(split, batch, c)
+        outq.put(("ok", [_compact(c) for c in counters]))
     except BaseException as e:  # report instead of hanging the parent
         outq.put(("error", repr(e)))
 
@@ -228,11 +229,34 @@ def count_words_sorted(
     """Like count_words, but with several workers return a merged stream of (word bytes, count)
     sorted by bytes (equal words may repeat, one per worker): the caller never needs a dict of all
     words, which keeps the parent process small on large vocabularies of words."""
+    return count_words_sorted_multi(texts, [preset], special_tokens, workers, batch_chars, on_batch)[0]
+
+
+def count_words_sorted_multi(
+    texts: Iterable[str],
+    presets: list[str],
+    special_tokens: Iterable[str] = (),
+    workers: int | None = None,
+    batch_chars: int = 1 << 20,
+    on_batch: Callable[[], None] | None = None,
+) -> list[Iterator[tuple[bytes, int]] | Counter]:
+    """count_words_sorted for several pre-tokenizers in one pass over the text (SuperBPE needs both
+    stages' counts: reading, decoding and shipping the text to the workers happen once)."""
+    for p in presets:
+        get_preset(p)
+    specials = list(special_tokens)
     workers = default_workers() if workers is None else workers
     if workers <= 1:
-        return count_words(texts, preset, special_tokens, 1, batch_chars, on_batch)
-    parts = _count_parallel(texts, preset, list(special_tokens), workers, batch_chars, on_batch)
-    return heapq.merge(*(_iter_compact(p) for p in parts), key=lambda kv: kv[0])
+        splits = [make_splitter(p, specials) for p in presets]
+        counters: list[Counter] = [Counter() for _ in presets]
+        for batch in _batches(texts, batch_chars):
+            for split, c in zip(splits, counters):
+                _count_batch(split, batch, c)
+            if on_batch:
+                on_batch()
+        return list(counters)
+    parts = _count_parallel(texts, presets, specials, workers, batch_chars, on_batch)
+    return [heapq.merge(*(_iter_compact(p[k]) for p in parts), key=lambda kv: kv[0]) for k in range(len(presets))]
 
 
 def default_workers() -> int:
@@ -251,47 +275,39 @@ def count_words(
     on_batch: Callable[[], None] | None = None,
 ) -> Counter:
     """Count pre-tokens; `workers` > 1 spreads the regex over processes (the hot path)."""
-    get_preset(preset)
-    specials = list(special_tokens)
-    workers = default_workers() if workers is None else workers
-    if workers <= 1:
-        split = make_splitter(preset, specials)
-        c: Counter = Counter()
-        for batch in _batches(texts, batch_chars):
-            _count_batch(split, batch, c)
-            if on_batch:
-                on_batch()
-        return c
-
+    counted = count_words_sorted(texts, preset, special_tokens, workers, batch_chars, on_batch)
+    if isinstance(counted, Counter):
+        return counted
     total: Counter = Counter()
-    for w, n in count_words_sorted(texts, preset, specials, workers, batch_chars, on_batch):  # type: ignore[misc]
+    for w, n in counted:
         total[w.decode("utf-8", "surrogatepass")] += n
     return total
 
 
-def _count_parallel(texts, preset, specials, workers, batch_chars, on_batch) -> list:
+def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) -> list:
     """Count with `workers` processes in all: the parent reads and counts too, taking a batch itself
     whenever the helpers' queue is full. One process fewer than workers means one less copy of the
     interpreter in memory; sums do not depend on who counted what, so results stay identical."""
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     inq = ctx.Queue(maxsize=2 * (workers - 1))
     outq = ctx.Queue()
-    procs = [ctx.Process(target=_count_worker, args=(preset, specials, inq, outq), daemon=True) for _ in range(workers - 1)]
+    procs = [ctx.Process(target=_count_worker, args=(presets, specials, inq, outq), daemon=True) for _ in range(workers - 1)]
     for p in procs:
         p.start()
-    split = make_splitter(preset, specials)
-    local: Counter = Counter()
+    splits = [make_splitter(p, specials) for p in presets]
+    local: list[Counter] = [Counter() for _ in presets]
     try:
         for batch in _batches(texts, batch_chars):
             try:
                 inq.put_nowait(batch)
             except queue.Full:
-                _count_batch(split, batch, local)
+                for split, c in zip(splits, local):
+                    _count_batch(split, batch, c)
             if on_batch:
                 on_batch()
         for _ in procs:
             inq.put(None)
-        parts = [_compact(local)]
+        parts = [[_compact(c) for c in local]]
         for _ in procs:
             status, payload = outq.get()
             if status != "ok":

@@ -90,14 +90,84 @@ def load_aot():
     return module
 
 
-def encode_kernel():
-    """The BPE encoder over flat word arrays (AOT build when present, else Numba JIT)."""
+def encode_words_parallel(data, offsets, byte_ids, m_a, m_b, m_new, workers: int | None = None):
+    """BPE-encode flat words with the Numba encoder, one contiguous slice of words per core.
+
+    The AOT build holds the GIL, so slices run in forked children (results come back through pipes);
+    the JIT build releases it, so threads do. Slices are cut by bytes and glued in order: the output
+    does not depend on the number of workers."""
+    from ..pretokenize import default_workers
+
+    workers = default_workers() if workers is None else workers
+    nw = offsets.shape[0] - 1
+    total = int(offsets[-1] - offsets[0])
+    workers = max(1, min(workers, total // (1 << 20) or 1, nw or 1))
     aot = load_aot()
     if aot is not None:
-        return aot.bpe_encode_kernel
-    from ._bpe_kernel import bpe_encode_kernel
+        kernel = aot.bpe_encode_kernel
+    else:
+        from ._bpe_kernel import bpe_encode_kernel as kernel
+    cuts = [0] + [int(np.searchsorted(offsets, offsets[0] + total * k // workers)) for k in range(1, workers)] + [nw]
+    cuts = sorted(set(cuts))
+    slices = [(offsets[a : b + 1] - offsets[a], data[offsets[a] : offsets[b]]) for a, b in zip(cuts, cuts[1:])]
 
-    return bpe_encode_kernel
+    def run(sl):
+        off, dat = sl
+        return kernel(np.ascontiguousarray(dat), np.ascontiguousarray(off), byte_ids, m_a, m_b, m_new)
+
+    if len(slices) == 1:
+        results = [run(slices[0])]
+    elif aot is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(slices)) as pool:
+            results = list(pool.map(run, slices))
+    else:
+        results = _fork_map(run, slices)
+    sym = np.concatenate([r[0] for r in results])
+    woff = np.zeros(nw + 1, dtype=np.int64)
+    pos, base = 1, 0
+    for _, off_part in results:
+        n = off_part.shape[0] - 1
+        woff[pos : pos + n] = off_part[1:] + base
+        pos += n
+        base += int(off_part[-1])
+    return sym, woff
+
+
+def _fork_map(fn, items: list) -> list:
+    """fn over items in forked children (all but the first; the parent does that one itself)."""
+    ctx = mp.get_context("fork")
+    chans = []
+    for item in items[1:]:
+        recv, send = ctx.Pipe(duplex=False)
+
+        def child(item=item, send=send) -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                send.send(("ok", fn(item)))
+            except BaseException as e:
+                send.send(("error", repr(e)))
+
+        proc = ctx.Process(target=child, daemon=True)
+        proc.start()
+        send.close()
+        chans.append((proc, recv))
+    try:
+        results = [fn(items[0])]
+        for proc, recv in chans:
+            status, payload = recv.recv()
+            proc.join()
+            if status != "ok":
+                raise RuntimeError(f"encoding worker failed: {payload}")
+            results.append(payload)
+        return results
+    finally:
+        for proc, recv in chans:
+            recv.close()
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
 
 
 def _run_in_thread(kernel, args, report, poll_interval):

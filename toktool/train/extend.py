@@ -22,7 +22,7 @@ import numpy as np
 from ..counts import WordCounts
 from ..errors import InputError, ToktoolError
 from ..pretokenize import CHAR_TO_BYTE, PRESETS, to_byte_level
-from .bpe import dedupe_merges, encode_kernel, run_merge_loop, table_bytes
+from .bpe import dedupe_merges, encode_words_parallel, run_merge_loop, table_bytes
 
 _BYTE_CHARS = frozenset(CHAR_TO_BYTE)
 _ENCODE_BATCH = 1 << 16
@@ -146,7 +146,7 @@ def encode_words(base: Base, wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np
     m_a = np.array([index[a] for a, _ in base.merges], dtype=np.int32)
     m_b = np.array([index[b] for _, b in base.merges], dtype=np.int32)
     m_new = np.array([index[a + b] for a, b in base.merges], dtype=np.int32)
-    sym, woff = encode_kernel()(wc.data, wc.offsets.astype(np.int64, copy=False), byte_ids, m_a, m_b, m_new)
+    sym, woff = encode_words_parallel(wc.data, wc.offsets.astype(np.int64, copy=False), byte_ids, m_a, m_b, m_new)
     return sym, woff, wc.counts.astype(np.int64, copy=True)
 
 
