@@ -9,7 +9,7 @@ STAMP := $(VENV)/.toktool-installed
 AOT := toktool/train/_bpe_aot.sha256
 BENCH_DIR := build/bench
 
-.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-evaluate bench-data udhr clean
+.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-data udhr clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-$(AOT): $(STAMP) toktool/train/_bpe_kernel.py toktool/train/build_aot.py
+$(AOT): $(STAMP) toktool/train/_bpe_kernel.py toktool/train/_parity_kernel.py toktool/train/build_aot.py
 	$(PY) -m toktool.train.build_aot
 
 venv: $(STAMP) $(AOT)
@@ -40,13 +40,17 @@ bench-data: $(BENCH_DIR)/corpus.txt
 $(BENCH_DIR)/corpus.txt: scripts/fetch_bench_data.sh scripts/build_bench_corpus.py
 	bash scripts/fetch_bench_data.sh $(BENCH_DIR)
 
-bench: bench-train bench-superbpe bench-evaluate
+bench: bench-train bench-superbpe bench-parity bench-evaluate
 
 bench-train: $(STAMP) $(AOT) bench-data
 	$(PY) benchmarks/train_bpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt
 
 bench-superbpe: $(STAMP) $(AOT) bench-data
 	$(PY) benchmarks/superbpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt --plot $(BENCH_DIR)/superbpe.png
+
+bench-parity: $(STAMP) $(AOT) bench-data
+	bash scripts/fetch_multilingual.sh $(BENCH_DIR)
+	$(PY) benchmarks/parity.py --plot $(BENCH_DIR)/parity.png
 
 bench-evaluate: $(STAMP) $(AOT)
 	$(PY) benchmarks/evaluate.py

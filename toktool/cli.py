@@ -79,9 +79,18 @@ def _count_progress(prog, total_bytes: int | None):
 @click.argument("inputs", nargs=-1)
 @click.option("--from-counts", "from_counts", multiple=True, metavar="FILE", help="Train on counts files from `toktool count` (summed) instead of text.")
 @click.option("--vocab-size", type=click.IntRange(min=1), required=True, help="Target vocabulary size, special tokens included.")
-@click.option("--algo", type=click.Choice(["bpe", "superbpe"]), default="bpe", show_default=True, help="bpe: byte-level BPE; superbpe: SuperBPE, subwords up to --transition then tokens across spaces.")
-@click.option("--min-frequency", type=click.IntRange(min=0), default=0, show_default=True, help="Stop when the best pair is rarer than this.")
+@click.option("--algo", type=click.Choice(["bpe", "superbpe", "parity"]), default="bpe", show_default=True, help="bpe: byte-level BPE; superbpe: SuperBPE, subwords up to --transition then tokens across spaces; parity: parity-aware BPE over --langs.")
+@click.option("--min-frequency", type=click.IntRange(min=0), default=None, help="Stop when the best pair is rarer than this [default: 0; parity: 2].")
 @click.option("--max-token-length", type=click.IntRange(min=2), default=None, help="Longest token in bytes.")
+@click.option("--langs", "langs_dir", metavar="DIR", help="parity: training text, one file or sub-directory per language code.")
+@click.option("--lang", "lang_items", multiple=True, metavar="CODE=PATH", help="parity: training text of one language (repeatable).")
+@click.option("--dev", "dev_dir", metavar="DIR", help="parity: multi-parallel dev text, one file or sub-directory per language code.")
+@click.option("--dev-lang", "dev_items", multiple=True, metavar="CODE=PATH", help="parity: dev text of one language (repeatable).")
+@click.option("--global-merges", type=click.IntRange(min=0), default=0, show_default=True, help="parity (hybrid): the first M merges on summed counts.")
+@click.option("--window", type=click.IntRange(min=0), default=0, show_default=True, help="parity (moving window): over the last W merges ...")
+@click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True, help="... no language may take more than alpha/L of them.")
+@click.option("--target-ratio", "target_ratios", multiple=True, metavar="CODE=X", help="parity (ratio variant, no dev set): target compression of a language relative to the others (default 1).")
+@click.option("--exhausted", type=click.Choice(["stop", "skip"]), default="stop", show_default=True, help="parity: when the worst language has no pair as frequent as --min-frequency, stop (the reference) or let it drop out and go on.")
 @click.option("--base", metavar="TOKENIZER", help="Start from this byte-level BPE (tokenizer.json, model dir, vocab.json + merges.txt) instead of bytes; its ids and merges are kept.")
 @click.option("--transition", default="0.9", show_default=True, metavar="T", help="superbpe: vocabulary size where stage 2 starts, or a fraction of --vocab-size.")
 @click.option("--stage2-pretokenizer", type=click.Choice(list(STAGE2_CHOICES)), default="superbpe", show_default=True, help="superbpe: lines with digit, punctuation-run and multi-space splits (authors' recipe); digits: only digit groups (paper).")
@@ -92,7 +101,7 @@ def _count_progress(prog, total_bytes: int | None):
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output directory (tokenizer.json, vocab.json, merges.txt, train.json).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @_common
-def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet, debug):
+def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, langs_dir, lang_items, dev_dir, dev_items, global_merges, window, alpha, target_ratios, exhausted, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet, debug):
     """Learn a byte-level BPE vocabulary from INPUTS (files, directories, globs, - for stdin).
 
     Plain text is read line by line; .jsonl needs --text-field; .gz and .zst are decompressed.
@@ -110,6 +119,13 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     )
     from .train.bpe import check_vocab_size
 
+    if algo == "parity":
+        if inputs or from_counts or base:
+            raise click.UsageError("--algo parity reads --langs DIR / --lang CODE=PATH (not INPUTS, --from-counts or --base)")
+        return _train_parity(langs_dir, lang_items, dev_dir, dev_items, vocab_size, 2 if min_frequency is None else min_frequency, global_merges, window, alpha, target_ratios, exhausted == "skip", text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet)
+    if langs_dir or lang_items or dev_dir or dev_items or target_ratios:
+        raise click.UsageError("--langs, --lang, --dev, --dev-lang and --target-ratio are for --algo parity")
+    min_frequency = 0 if min_frequency is None else min_frequency
     if inputs and from_counts:
         raise click.UsageError("give either text INPUTS or --from-counts, not both")
     if not inputs and not from_counts:
@@ -153,6 +169,55 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     write_output_dir(output, export_files(result, preset, info), force)
     if not quiet:
         _train_summary(console, output, wc, result, timings)
+
+
+def _train_parity(langs_dir, lang_items, dev_dir, dev_items, vocab_size, min_frequency, global_merges, window, alpha, target_ratios, skip_exhausted, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet):
+    from .pipeline import StagedHooks, export_files, language_sources, train_parity_pipeline, write_output_dir
+    from .train.bpe import check_vocab_size
+    from .train.parity import ParityOptions
+
+    specials = list(dict.fromkeys(special_tokens))
+    check_vocab_size(vocab_size, specials)
+    train_src = language_sources(langs_dir, lang_items, "--lang")
+    if not train_src:
+        raise click.UsageError("--algo parity needs training text: --langs DIR or --lang CODE=PATH (repeatable)")
+    dev_src = language_sources(dev_dir, dev_items, "--dev-lang")
+    ratios = None
+    if target_ratios:
+        if dev_src:
+            raise click.UsageError("--target-ratio is the variant without a dev set; drop --dev/--dev-lang or --target-ratio")
+        ratios = {}
+        for item in target_ratios:
+            code, eq, val = item.partition("=")
+            try:
+                ratios[code] = float(val)
+            except ValueError:
+                raise click.UsageError(f"--target-ratio {item!r}: expected CODE=NUMBER") from None
+            if not eq or not code:
+                raise click.UsageError(f"--target-ratio {item!r}: expected CODE=NUMBER")
+    elif not dev_src:
+        raise click.UsageError("--algo parity needs a parallel dev set (--dev DIR or --dev-lang CODE=PATH), or --target-ratio for the variant without one")
+    opts = ParityOptions(vocab_size, min_frequency, specials, global_merges, window, alpha, ratios, skip_exhausted)
+    preset = pretokenizer or "gpt2"
+    check_output(output, force)
+    console = stderr_console(quiet)
+    with progress_bar(not quiet) as prog:
+
+        def merge_hook(label, total):
+            if prog is None:
+                return None
+            task = prog.add_task(label, total=total)
+            return lambda _steps, vocab: prog.update(task, completed=vocab)
+
+        result, info = train_parity_pipeline(train_src, dev_src, opts, preset, text_field, errors, workers, StagedHooks(merge=merge_hook))
+    write_output_dir(output, export_files(result.bpe, preset, info), force)
+    if not quiet:
+        rows = [{k: r.get(k) for k in ("language", "train_bytes_per_token", "dev_tokens", "merges_chosen")} for r in result.table]
+        console.print(f"toktool train --algo parity → {output}: {result.bpe.vocab_size:,} tokens, {len(result.bpe.merges):,} merges, {info['timings']['total_s']:.2f} s ({result.stop})")
+        if len(rows) <= 40:
+            from .report import _rich_table
+
+            console.print(_rich_table(rows, ["language", "train_bytes_per_token", "dev_tokens", "merges_chosen"], None))
 
 
 def _train_staged(inputs, vocab_size, algo, min_frequency, max_token_length, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet):

@@ -234,6 +234,100 @@ def train_staged(
     return tok, info
 
 
+def language_sources(dir_: str | None, items: Sequence[str], what: str) -> dict[str, list[str]]:
+    """`--langs DIR` (one file or sub-directory per language code) plus `--lang CODE=PATH` items."""
+    from .evaldata import discover_dir
+
+    out: dict[str, list[str]] = {}
+    if dir_:
+        out.update(discover_dir(Path(dir_)))
+    for item in items:
+        code, eq, path = item.partition("=")
+        if not eq or not code or not path:
+            raise ToktoolError(f"{what} {item!r}: expected CODE=PATH")
+        if code in out:
+            raise ToktoolError(f"{what}: language {code!r} given twice")
+        out[code] = expand_inputs([path])
+    return out
+
+
+def train_parity_pipeline(
+    train_sources: dict[str, list[str]],
+    dev_sources: dict[str, list[str]],
+    opts,  # train.parity.ParityOptions
+    pretokenizer: str,
+    text_field: str | None = None,
+    errors: str = "replace",
+    workers: int | None = None,
+    hooks: StagedHooks | None = None,
+):
+    """Count every language (and its dev text), check the dev set is line-parallel, train.
+
+    Returns (ParityResult, train.json dict)."""
+    from .train.parity import train_parity
+
+    hooks = hooks or StagedHooks()
+    t_start = time.perf_counter()
+    if len(train_sources) < 2:
+        raise ToktoolError(f"parity-aware BPE needs at least two languages (got {len(train_sources)})")
+    if dev_sources:
+        missing = sorted(set(train_sources) - set(dev_sources))
+        extra = sorted(set(dev_sources) - set(train_sources))
+        if missing:
+            raise ToktoolError(f"no dev text for language(s) {', '.join(missing)} (every training language needs one)")
+        if extra:
+            raise ToktoolError(f"dev text for language(s) {', '.join(extra)} that have no training text")
+    train: dict[str, WordCounts] = {}
+    for code, paths in train_sources.items():
+        train[code] = count_corpus(paths, pretokenizer, text_field, errors, opts.special_tokens, workers, hooks.count(f"count {code}", paths))
+    dev: dict[str, WordCounts] = {}
+    for code in train_sources:
+        if code in dev_sources:
+            dev[code] = count_corpus(dev_sources[code], pretokenizer, text_field, errors, opts.special_tokens, workers)
+    if dev:
+        lines = {code: wc.corpus.get("texts", 0) for code, wc in dev.items()}
+        if len(set(lines.values())) > 1:
+            first = next(iter(lines))
+            odd = [c for c in lines if lines[c] != lines[first]]
+            raise ToktoolError(
+                f"dev files are not line-parallel: {first} has {lines[first]} lines, "
+                + ", ".join(f"{c} has {lines[c]}" for c in odd[:3])
+            )
+    t_count = time.perf_counter() - t_start
+    result = train_parity(train, dev or None, opts, hooks.merge("merging", opts.vocab_size))
+    info = {
+        "toktool_version": __version__,
+        "algo": "parity",
+        "options": {
+            "vocab_size": opts.vocab_size,
+            "pretokenizer": pretokenizer,
+            "min_frequency": opts.min_frequency,
+            "special_tokens": opts.special_tokens,
+            "global_merges": opts.global_merges,
+            "window": opts.window,
+            "alpha": opts.alpha,
+            "target_ratios": opts.target_ratios,
+            "exhausted": "skip" if opts.skip_exhausted else "stop",
+            "variant": "ratio" if opts.target_ratios is not None else ("window" if opts.window else ("hybrid" if opts.global_merges else "base")),
+            "text_field": text_field,
+            "errors": errors,
+        },
+        "languages": {code: {"train": train[code].corpus, "dev": dev[code].corpus if code in dev else None} for code in train},
+        "result": {
+            "vocab_size": result.bpe.vocab_size,
+            "merges": len(result.bpe.merges),
+            "merge_steps": result.bpe.merges_raw,
+            "train_tokens": result.bpe.train_tokens,
+            "train_bytes": result.bpe.train_bytes,
+            "stop": result.stop,
+        },
+        "per_language": result.table,
+        "merge_languages": result.merge_languages,
+        "timings": {"count_s": round(t_count, 3), **result.bpe.timings, "total_s": round(time.perf_counter() - t_start, 3)},
+    }
+    return result, info
+
+
 def timed() -> Callable[[], float]:
     t0 = time.perf_counter()
     return lambda: round(time.perf_counter() - t0, 3)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 KERNEL_SRC = HERE / "_bpe_kernel.py"
+KERNEL_SRCS = (KERNEL_SRC, HERE / "_parity_kernel.py")
 HASH_FILE = HERE / "_bpe_aot.sha256"
 MODULE = "_bpe_aot"
 SIGNATURE = (
@@ -29,20 +30,30 @@ SIGNATURE = (
 ENCODE_SIGNATURE = "Tuple((i4[::1], i8[::1]))(u1[::1], i8[::1], i4[::1], i4[::1], i4[::1], i4[::1])"
 
 
+PARITY_SIGNATURE = (
+    "Tuple((i4[::1], i4[::1], i4[::1], u1[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8))"
+    "(i4[::1], i8[::1], i8[::1], i4[::1], i8[::1], i8[::1], i8, u1[::1], i8[::1], i8, i8, i8, i8, f8, i8, f8[::1], i8, i8[::1], i8[::1])"
+)
+
+
 def kernel_hash() -> str:
-    return hashlib.sha256(KERNEL_SRC.read_bytes()).hexdigest()
+    h = hashlib.sha256()
+    for src in KERNEL_SRCS:
+        h.update(src.read_bytes())
+    return h.hexdigest()
 
 
 def build() -> Path:
     from numba.pycc import CC
 
-    from . import _bpe_kernel
+    from . import _bpe_kernel, _parity_kernel
 
     cc = CC(MODULE)
     cc.output_dir = str(HERE)
     cc.verbose = False
     cc.export("bpe_train_kernel", SIGNATURE)(_bpe_kernel.bpe_train_kernel.py_func)
     cc.export("bpe_encode_kernel", ENCODE_SIGNATURE)(_bpe_kernel.bpe_encode_kernel.py_func)
+    cc.export("parity_train_kernel", PARITY_SIGNATURE)(_parity_kernel.parity_train_kernel.py_func)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cc.compile()

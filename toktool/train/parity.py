@@ -1,0 +1,308 @@
+"""Parity-aware BPE (Foroutan et al. 2025, "Parity-Aware Byte Pair Encoding"; reference:
+swiss-ai/parity-aware-bpe, a fork of subword-nmt's learn_bpe).
+
+At every merge the language that is currently compressed worst — most tokens on the multi-parallel
+dev set, which holds the same content in every language — picks its own most frequent pair, and the
+merge applies to all languages. Variants: hybrid (the first M merges on summed counts), moving
+window (no language may take more than alpha/L of the last W merges), ratio (no dev set: least
+compressed training text relative to a per-language target ratio). The loop is `_parity_kernel`;
+`parity_reference` below is its pure-Python twin for the tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..counts import WordCounts
+from ..errors import ToktoolError
+from ..pretokenize import byte_alphabet_order
+from .bpe import (
+    BPEResult,
+    _run_in_child,
+    _run_in_thread,
+    check_vocab_size,
+    dedupe_merges,
+    load_aot,
+    table_bytes,
+)
+
+
+@dataclass
+class ParityOptions:
+    vocab_size: int
+    min_frequency: int = 2  # the reference's default
+    special_tokens: list[str] = field(default_factory=list)
+    global_merges: int = 0
+    window: int = 0
+    alpha: float = 2.0
+    target_ratios: dict[str, float] | None = None  # ratio variant (no dev set)
+    skip_exhausted: bool = False  # False: stop like the reference when the chosen language runs dry
+
+
+@dataclass
+class ParityInput:
+    """Flat arrays for the loop: the union of all languages' words with per-language counts."""
+
+    codes: list[str]
+    words: list[bytes]
+    sym: np.ndarray
+    woff: np.ndarray
+    wl_off: np.ndarray
+    wl_lang: np.ndarray
+    wl_train: np.ndarray
+    wl_dev: np.ndarray
+
+
+def build_input(train: dict[str, WordCounts], dev: dict[str, WordCounts] | None) -> ParityInput:
+    codes = list(train)
+    index: dict[bytes, int] = {}
+    per_word: list[dict[int, list[int]]] = []
+    for li, code in enumerate(codes):
+        for sets, k in ((train, 0), (dev or {}, 1)):
+            wc = sets.get(code)
+            if wc is None:
+                continue
+            for w, c in wc.items():
+                i = index.setdefault(w, len(index))
+                if i == len(per_word):
+                    per_word.append({})
+                per_word[i].setdefault(li, [0, 0])[k] += c
+    words = list(index)
+    order = byte_alphabet_order()
+    byte_to_id = np.empty(256, dtype=np.int32)
+    for i, b in enumerate(order):
+        byte_to_id[b] = i
+    data = np.frombuffer(b"".join(words), dtype=np.uint8)
+    lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+    woff = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=woff[1:])
+    n_entries = sum(len(d) for d in per_word)
+    wl_off = np.zeros(len(words) + 1, dtype=np.int64)
+    wl_lang = np.empty(n_entries, dtype=np.int32)
+    wl_train = np.empty(n_entries, dtype=np.int64)
+    wl_dev = np.empty(n_entries, dtype=np.int64)
+    e = 0
+    for i, d in enumerate(per_word):
+        for li in sorted(d):
+            wl_lang[e] = li
+            wl_train[e], wl_dev[e] = d[li]
+            e += 1
+        wl_off[i + 1] = e
+    return ParityInput(codes, words, byte_to_id[data], woff, wl_off, wl_lang, wl_train, wl_dev)
+
+
+def _targets(codes: list[str], ratios: dict[str, float] | None) -> np.ndarray:
+    t = np.ones(len(codes), dtype=np.float64)
+    for code, r in (ratios or {}).items():
+        if code not in codes:
+            raise ToktoolError(f"--target-ratio: no training text for language {code!r}")
+        if not r > 0:
+            raise ToktoolError(f"--target-ratio {code}={r}: must be positive")
+        t[codes.index(code)] = r
+    return t
+
+
+@dataclass
+class ParityResult:
+    bpe: BPEResult
+    merge_languages: list[str | None]  # who chose each merge step (None: a global merge)
+    table: list[dict]  # per-language compression before/after
+    stop: str = ""
+
+
+def train_parity(
+    train: dict[str, WordCounts],
+    dev: dict[str, WordCounts] | None,
+    opts: ParityOptions,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ParityResult:
+    specials = list(dict.fromkeys(opts.special_tokens))
+    check_vocab_size(opts.vocab_size, specials)
+    if len(train) < 2:
+        raise ToktoolError("parity-aware BPE needs at least two languages")
+    ratio_mode = opts.target_ratios is not None
+    if not ratio_mode and not dev:
+        raise ToktoolError("--algo parity needs a parallel dev set (--dev / --dev-lang) or, for the ratio variant, --target-ratio")
+    inp = build_input(train, None if ratio_mode else dev)
+    targets = _targets(inp.codes, opts.target_ratios)
+    n_sp = len(specials)
+    order = byte_alphabet_order()
+    t0 = time.perf_counter()
+
+    def report(progress: np.ndarray) -> None:
+        if on_progress:
+            on_progress(int(progress[0]), int(progress[1]) + n_sp)
+
+    args = (
+        inp.sym.copy(),
+        inp.woff,
+        inp.wl_off,
+        inp.wl_lang,
+        inp.wl_train,
+        inp.wl_dev,
+        np.int64(len(inp.codes)),
+        np.array(order, dtype=np.uint8),
+        np.arange(257, dtype=np.int64),
+        np.int64(opts.vocab_size - n_sp),
+        np.int64(opts.min_frequency),
+        np.int64(opts.global_merges),
+        np.int64(opts.window),
+        np.float64(opts.alpha),
+        np.int64(1 if ratio_mode else 0),
+        targets,
+        np.int64(1 if opts.skip_exhausted else 0),
+    )
+    aot = load_aot()
+    if aot is not None:
+        kernel = "aot"
+        out = _run_in_child(aot.parity_train_kernel, args, report, 0.1)
+    else:
+        from ._parity_kernel import parity_train_kernel  # numba: only when training
+
+        kernel = "jit"
+        out = _run_in_thread(parity_train_kernel, args, report, 0.1)
+    m_a, m_b, m_lang, t_data, t_off, dev_len, train_len, init_len, why = out
+    why = int(why)
+    if len(t_off) - 1 + n_sp >= opts.vocab_size:
+        stop = "vocabulary full"
+    elif why == -3:
+        stop = "every language ran out of pairs (as frequent as --min-frequency)"
+    else:
+        who = "summed counts" if why == -1 else f"language {inp.codes[why]}"
+        stop = f"stopped early: the pair chosen for {who} occurs fewer than max(--min-frequency, 1) = {max(opts.min_frequency, 1)} times"
+    tokens = table_bytes(t_data, t_off)
+    raw = [(a + n_sp, b + n_sp) for a, b in zip(m_a.tolist(), m_b.tolist())]
+    train_bytes = sum(wc.total_bytes for wc in train.values())
+    bpe = BPEResult(
+        special_tokens=specials,
+        tokens=tokens,
+        merges=dedupe_merges(raw),
+        merges_raw=len(raw),
+        train_tokens=int(train_len.sum()),
+        train_bytes=train_bytes,
+        timings={"kernel": kernel, "merge_s": round(time.perf_counter() - t0, 3)},
+    )
+    dev_init = {}
+    if dev and not ratio_mode:
+        for code in inp.codes:
+            dev_init[code] = dev[code].total_bytes
+    chosen = [None if li < 0 else inp.codes[li] for li in m_lang.tolist()]
+    table = []
+    for i, code in enumerate(inp.codes):
+        row = {
+            "language": code,
+            "train_bytes": int(init_len[i]),
+            "train_tokens": int(train_len[i]),
+            "train_bytes_per_token": round(int(init_len[i]) / max(1, int(train_len[i])), 6),
+            "merges_chosen": chosen.count(code),
+        }
+        if dev_init:
+            row["dev_bytes"] = dev_init[code]
+            row["dev_tokens"] = int(dev_len[i])
+        if ratio_mode:
+            row["target_ratio"] = float(targets[i])
+        table.append(row)
+    return ParityResult(bpe=bpe, merge_languages=chosen, table=table, stop=stop)
+
+
+# --- pure-Python twin ---------------------------------------------------------------------------
+
+
+def parity_reference(inp: ParityInput, vocab_target: int, min_frequency: int = 2, global_merges: int = 0, window: int = 0, alpha: float = 2.0, targets: Sequence[float] | None = None, skip_exhausted: bool = False) -> tuple[list[tuple[int, int]], list[int], list[bytes]]:
+    """The selection loop written plainly (dicts, full scans) for the tests: (merge steps, chosen
+    language per step (-1 global), tokens)."""
+    L = len(inp.codes)
+    order = byte_alphabet_order()
+    tokens = [bytes([b]) for b in order]
+    tok_id = {t: i for i, t in enumerate(tokens)}
+    words = [inp.sym[inp.woff[i] : inp.woff[i + 1]].tolist() for i in range(len(inp.woff) - 1)]
+    entries = [
+        [(int(inp.wl_lang[e]), int(inp.wl_train[e]), int(inp.wl_dev[e])) for e in range(inp.wl_off[i], inp.wl_off[i + 1])] for i in range(len(words))
+    ]
+    ratio_mode = targets is not None
+
+    def pair_counts() -> tuple[list[dict], dict]:
+        per = [dict() for _ in range(L)]
+        tot: dict = {}
+        for w, ents in zip(words, entries):
+            for pair in zip(w, w[1:]):
+                for li, tr, _ in ents:
+                    if tr:
+                        per[li][pair] = per[li].get(pair, 0) + tr
+                        tot[pair] = tot.get(pair, 0) + tr
+        return per, tot
+
+    def lengths(k: int) -> list[int]:
+        out = [0] * L
+        for w, ents in zip(words, entries):
+            for ent in ents:
+                out[ent[0]] += len(w) * ent[k]
+        return out
+
+    init = lengths(1)
+    recent: list[int] = []
+    dead = [False] * L
+    raw: list[tuple[int, int]] = []
+    chosen_list: list[int] = []
+    while len(tokens) < vocab_target:
+        per, tot = pair_counts()
+        if len(raw) < global_merges:
+            chosen, counts = -1, tot
+        else:
+            dev_len, train_len = lengths(2), lengths(1)
+            masked = list(dead)
+            chosen = -1
+            while True:
+                cands = [h for h in range(L) if not masked[h]]
+                if not cands:
+                    break
+                if ratio_mode:
+                    best = max(cands, key=lambda h: (-(init[h] / max(train_len[h], 1)) / targets[h], -h))
+                else:
+                    best = max(cands, key=lambda h: (dev_len[h], -h))
+                if window > 0 and recent[-window:].count(best) * L > alpha * window:
+                    masked[best] = True
+                    continue
+                chosen = best
+                break
+            if chosen == -1:
+                break
+            counts = per[chosen]
+            if not any(c > 0 for c in counts.values()):
+                dead[chosen] = True
+                continue
+        live = [(c, p) for p, c in counts.items() if c > 0]
+        if not live:
+            break
+        c, pair = min(live, key=lambda cp: (-cp[0], cp[1]))
+        if c < max(min_frequency, 1):
+            if skip_exhausted and chosen >= 0:
+                dead[chosen] = True
+                continue
+            break
+        a, b = pair
+        new_tok = tokens[a] + tokens[b]
+        new = tok_id.get(new_tok)
+        if new is None:
+            new = len(tokens)
+            tokens.append(new_tok)
+            tok_id[new_tok] = new
+        raw.append((a, b))
+        chosen_list.append(chosen)
+        if chosen >= 0:
+            recent.append(chosen)
+        for i, w in enumerate(words):
+            out, j = [], 0
+            while j < len(w):
+                if j + 1 < len(w) and w[j] == a and w[j + 1] == b:
+                    out.append(new)
+                    j += 2
+                else:
+                    out.append(w[j])
+                    j += 1
+            words[i] = out
+    return raw, chosen_list, tokens
