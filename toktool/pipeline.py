@@ -15,7 +15,7 @@ from .atomic import atomic_dir
 from .corpus import CorpusStats, expand_inputs, iter_texts
 from .counts import WordCounts
 from .errors import ToktoolError
-from .pretokenize import count_words_sorted_multi, get_preset
+from .pretokenize import count_words_parts_multi, get_preset
 from .train.bpe import BPEResult, train_bpe
 
 
@@ -47,7 +47,7 @@ def count_corpus_multi(
     paths = expand_inputs(inputs)
     stats = CorpusStats()
     texts = iter_texts(paths, text_field=text_field, errors=errors, stats=stats)
-    counted = count_words_sorted_multi(
+    counted = count_words_parts_multi(
         texts,
         list(pretokenizers),
         special_tokens,
@@ -62,7 +62,7 @@ def count_corpus_multi(
         if isinstance(c, dict):
             wc = WordCounts.from_mapping(c, preset, special_tokens, corpus)
         else:
-            wc = WordCounts.from_sorted_items(c, preset, special_tokens, corpus)
+            wc = WordCounts.from_compact_parts(c, preset, special_tokens, corpus)
         if len(wc) == 0:
             where = ", ".join(i["path"] for i in corpus["inputs"]) or "the inputs"
             raise ToktoolError(f"empty corpus: no text found in {where}")
