@@ -27,6 +27,19 @@ mkdir -p "$out/eval"
   --format json --plot "$out/eval" --force -q > "$out/eval/udhr.json"
 ls "$out/eval" >&2
 echo >&2
-echo "== the same on 12 languages in 10 scripts, as a table" >&2
-"$T" evaluate "$out/tok" data/tokenizers/gpt2 data/tokenizers/sp-botchan-1k.model --data data/udhr \
-  --langs eng,deu_1996,fra,spa,rus,arb,hin,amh,cmn_hans,jpn,kor,tha -q
+echo "== toktool train --algo parity vs plain BPE, 12 languages in 10 scripts: UDHR articles 1-20 to train," >&2
+echo "   21-25 as parity-aware BPE's parallel dev set, 26-30 held out for the comparison below" >&2
+langs="eng deu_1996 fra spa rus arb hin amh cmn_hans jpn kor tha"
+rm -rf "$out/udhr12" && mkdir -p "$out/udhr12/train" "$out/udhr12/dev" "$out/udhr12/heldout"
+for c in $langs; do
+  sed -n 1,20p "data/udhr/$c.txt" > "$out/udhr12/train/$c.txt"
+  sed -n 21,25p "data/udhr/$c.txt" > "$out/udhr12/dev/$c.txt"
+  sed -n 26,30p "data/udhr/$c.txt" > "$out/udhr12/heldout/$c.txt"
+done
+"$T" train --algo parity --langs "$out/udhr12/train" --dev "$out/udhr12/dev" --vocab-size 3000 --exhausted skip -o "$out/parity" --force -q
+"$T" train "$out/udhr12/train" --vocab-size 3000 -o "$out/bpe" --force -q
+echo >&2
+echo "== toktool evaluate on the held-out articles: plain BPE vs parity-aware BPE (same text, same size)," >&2
+echo "   GPT-2, and the 8k demo tokenizer (trained on all of data/, held-out articles included)" >&2
+"$T" evaluate "$out/bpe" "$out/parity" data/tokenizers/gpt2 "$out/tok" --name bpe-3k --name parity-3k --name gpt2 --name demo-8k \
+  --data "$out/udhr12/heldout" --metrics bytes_per_token,token_premium,gini,gini_lines,parity_ratio,renyi_efficiency -q

@@ -57,6 +57,17 @@ def _grow(a, need):
     return b
 
 
+@njit(cache=True, nogil=True)
+def _trim(a, used):
+    """A copy of `a` cut to `used` items plus 1/8 slack, when that frees much."""
+    want = used + used // 8 + 1024
+    if a.shape[0] <= want + want // 4:
+        return a
+    b = np.empty(want, dtype=a.dtype)
+    b[:used] = a[:used]
+    return b
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _better(c1, p1, l1, c2, p2, l2, pa, pb):
     """Heap order: count desc, then pair (a, b) asc, then older position list first."""
@@ -295,6 +306,16 @@ def bpe_train_kernel(
         buf[:nbuf], pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb
     )
     buf = np.empty(1 << 16, dtype=np.int64)  # per-step changes are small: release the initial buffer
+    # trim the doubling slack of the initial pass (up to half of each array): later growth is small
+    pa = _trim(pa, npairs)
+    pb = _trim(pb, npairs)
+    pcount = _trim(pcount, npairs)
+    lstart = _trim(lstart, nlists)
+    llen = _trim(llen, nlists)
+    hc = _trim(hc, hsize)
+    hp = _trim(hp, hsize)
+    hl = _trim(hl, hsize)
+    pool = _trim(pool, npool)
 
     # --- merges ----------------------------------------------------------------------------
     m_a = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
