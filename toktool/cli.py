@@ -171,6 +171,18 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         _train_summary(console, output, wc, result, timings)
 
 
+def _merge_hook(prog):
+    """StagedHooks.merge for a progress bar (or no bar): one task per merge phase, up to the vocab."""
+
+    def hook(label: str, total: int):
+        if prog is None:
+            return None
+        task = prog.add_task(label, total=total)
+        return lambda _steps, vocab: prog.update(task, completed=vocab)
+
+    return hook
+
+
 def _train_parity(langs_dir, lang_items, dev_dir, dev_items, vocab_size, min_frequency, global_merges, window, alpha, target_ratios, skip_exhausted, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet):
     from .pipeline import StagedHooks, export_files, language_sources, train_parity_pipeline, write_output_dir
     from .train.bpe import check_vocab_size
@@ -203,13 +215,7 @@ def _train_parity(langs_dir, lang_items, dev_dir, dev_items, vocab_size, min_fre
     console = stderr_console(quiet)
     with progress_bar(not quiet) as prog:
 
-        def merge_hook(label, total):
-            if prog is None:
-                return None
-            task = prog.add_task(label, total=total)
-            return lambda _steps, vocab: prog.update(task, completed=vocab)
-
-        result, info = train_parity_pipeline(train_src, dev_src, opts, preset, text_field, errors, workers, StagedHooks(merge=merge_hook))
+        result, info = train_parity_pipeline(train_src, dev_src, opts, preset, text_field, errors, workers, StagedHooks(merge=_merge_hook(prog)))
     write_output_dir(output, export_files(result.bpe, preset, info), force)
     if not quiet:
         rows = [{k: r.get(k) for k in ("language", "train_bytes_per_token", "dev_tokens", "merges_chosen")} for r in result.table]
@@ -255,13 +261,7 @@ def _train_staged(inputs, vocab_size, algo, min_frequency, max_token_length, bas
             task = prog.add_task(label, total=(total_input_size(paths) or 0) // 1024 or None)
             return lambda stats: prog.update(task, completed=stats.raw_read() // 1024)
 
-        def merge_hook(label, total):
-            if prog is None:
-                return None
-            task = prog.add_task(label, total=total)
-            return lambda _steps, vocab: prog.update(task, completed=vocab)
-
-        hooks = StagedHooks(count=count_hook, merge=merge_hook)
+        hooks = StagedHooks(count=count_hook, merge=_merge_hook(prog))
         # --algo bpe --base: --pretokenizer says how to count when the base's split is not one of ours
         base_preset = pretokenizer if base and not superword else None
         tok, info = train_staged(inputs, opts, base, superword, text_field, errors, workers, hooks, base_preset=base_preset)

@@ -242,6 +242,20 @@ def count_words_sorted_multi(
 ) -> list[Iterator[tuple[bytes, int]] | Counter]:
     """count_words_sorted for several pre-tokenizers in one pass over the text (SuperBPE needs both
     stages' counts: reading, decoding and shipping the text to the workers happen once)."""
+    counted = count_words_parts_multi(texts, presets, special_tokens, workers, batch_chars, on_batch)
+    return [c if isinstance(c, Counter) else heapq.merge(*(_iter_compact(p) for p in c), key=lambda kv: kv[0]) for c in counted]
+
+
+def count_words_parts_multi(
+    texts: Iterable[str],
+    presets: list[str],
+    special_tokens: Iterable[str] = (),
+    workers: int | None = None,
+    batch_chars: int = 1 << 20,
+    on_batch: Callable[[], None] | None = None,
+) -> list[Counter | list]:
+    """Per preset either a Counter (one process) or the list of the processes' sorted compact parts
+    (for WordCounts.from_compact_parts)."""
     for p in presets:
         get_preset(p)
     specials = list(special_tokens)
@@ -255,26 +269,6 @@ def count_words_sorted_multi(
             if on_batch:
                 on_batch()
         return list(counters)
-    parts = _count_parallel(texts, presets, specials, workers, batch_chars, on_batch)
-    return [heapq.merge(*(_iter_compact(p[k]) for p in parts), key=lambda kv: kv[0]) for k in range(len(presets))]
-
-
-def count_words_parts_multi(
-    texts: Iterable[str],
-    presets: list[str],
-    special_tokens: Iterable[str] = (),
-    workers: int | None = None,
-    batch_chars: int = 1 << 20,
-    on_batch: Callable[[], None] | None = None,
-) -> list[Counter | list]:
-    """Like count_words_sorted_multi, but per preset either a Counter (one process) or the list of
-    the processes' sorted compact parts, for WordCounts.from_compact_parts."""
-    for p in presets:
-        get_preset(p)
-    specials = list(special_tokens)
-    workers = default_workers() if workers is None else workers
-    if workers <= 1:
-        return count_words_sorted_multi(texts, presets, specials, 1, batch_chars, on_batch)
     parts = _count_parallel(texts, presets, specials, workers, batch_chars, on_batch)
     return [[p[k] for p in parts] for k in range(len(presets))]
 

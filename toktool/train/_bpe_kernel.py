@@ -132,6 +132,67 @@ def _fnv(data, start, end):
 
 
 @njit(cache=True, nogil=True)
+def _token_table(tok_data, tok_off, vocab_target):
+    """Token bytes with room for `vocab_target` tokens, and a hash of them for dedupe by string."""
+    ntok = tok_off.shape[0] - 1
+    tcap = max(vocab_target, ntok) + 1
+    t_off = np.empty(tcap + 1, dtype=np.int64)
+    t_off[: ntok + 1] = tok_off
+    t_data = tok_data.copy()
+    t_len = np.empty(tcap, dtype=np.int64)
+    for t in range(ntok):
+        t_len[t] = tok_off[t + 1] - tok_off[t]
+    th_bits = 4
+    while (np.int64(1) << th_bits) < 4 * tcap:
+        th_bits += 1
+    th_mask = (np.int64(1) << th_bits) - 1
+    th = np.full(np.int64(1) << th_bits, np.int32(-1), dtype=np.int32)
+    for t in range(ntok):
+        s = np.int64(_fnv(t_data, t_off[t], t_off[t + 1]) & np.uint64(th_mask))
+        while th[s] != -1:
+            s = (s + 1) & th_mask
+        th[s] = t
+    return ntok, t_off, t_data, t_len, th, th_mask
+
+
+@njit(cache=True, nogil=True)
+def _concat(t_data, t_off, t_len, ntok, a, b):
+    """Write bytes(a) + bytes(b) after the last token (not yet added); returns (data, start, length)."""
+    la = t_len[a]
+    lb = t_len[b]
+    nl = la + lb
+    base = t_off[ntok]
+    t_data = _grow(t_data, base + nl)
+    for k in range(la):
+        t_data[base + k] = t_data[t_off[a] + k]
+    for k in range(lb):
+        t_data[base + la + k] = t_data[t_off[b] + k]
+    return t_data, base, nl
+
+
+@njit(cache=True, nogil=True)
+def _intern(t_data, t_off, t_len, th, th_mask, ntok, base, nl):
+    """The id of the token just written by _concat: an existing one with the same bytes (HF reuses
+    ids), or a new one. Returns (id, token count)."""
+    s = np.int64(_fnv(t_data, base, base + nl) & np.uint64(th_mask))
+    while th[s] != -1:
+        t = th[s]
+        if t_len[t] == nl:
+            same = True
+            for k in range(nl):
+                if t_data[t_off[t] + k] != t_data[base + k]:
+                    same = False
+                    break
+            if same:
+                return t, ntok
+        s = (s + 1) & th_mask
+    th[s] = ntok
+    t_len[ntok] = nl
+    t_off[ntok + 1] = base + nl
+    return ntok, ntok + 1
+
+
+@njit(cache=True, nogil=True)
 def _rejected(data, start, n, max_words, no_colon_space):
     """SuperBPE's stage-2 filter on a candidate token's bytes: more than `max_words` words (runs of
     non-space bytes; a space is GPT-2's Ġ), or a colon followed by a space."""
@@ -237,24 +298,7 @@ def bpe_train_kernel(
         wlen[w] = woff[w + 1] - woff[w]
 
     # --- token table (dedupe by bytes, like HF's word_to_id) -----------------------------
-    ntok = tok_off.shape[0] - 1
-    tcap = max(vocab_target, ntok) + 1
-    t_off = np.empty(tcap + 1, dtype=np.int64)
-    t_off[: ntok + 1] = tok_off
-    t_data = tok_data.copy()
-    t_len = np.empty(tcap, dtype=np.int64)
-    for t in range(ntok):
-        t_len[t] = tok_off[t + 1] - tok_off[t]
-    th_bits = 4
-    while (np.int64(1) << th_bits) < 4 * tcap:
-        th_bits += 1
-    th_mask = (np.int64(1) << th_bits) - 1
-    th = np.full(np.int64(1) << th_bits, np.int32(-1), dtype=np.int32)
-    for t in range(ntok):
-        s = np.int64(_fnv(t_data, t_off[t], t_off[t + 1]) & np.uint64(th_mask))
-        while th[s] != -1:
-            s = (s + 1) & th_mask
-        th[s] = t
+    ntok, t_off, t_data, t_len, th, th_mask = _token_table(tok_data, tok_off, vocab_target)
 
     # --- pair table ------------------------------------------------------------------------
     pbits = np.int64(16)
@@ -343,37 +387,10 @@ def bpe_train_kernel(
         b = pb[pid]
 
         # new token = bytes(a) + bytes(b); reuse the id if that string exists already
-        la = t_len[a]
-        lb = t_len[b]
-        nl = la + lb
-        base = t_off[ntok]
-        t_data = _grow(t_data, base + nl)
-        for k in range(la):
-            t_data[base + k] = t_data[t_off[a] + k]
-        for k in range(lb):
-            t_data[base + la + k] = t_data[t_off[b] + k]
+        t_data, base, nl = _concat(t_data, t_off, t_len, ntok, a, b)
         if (max_words > 0 or no_colon_space != 0) and _rejected(t_data, base, nl, max_words, no_colon_space):
             continue  # dropped like the SuperBPE reference: later entries for this pair are tried again
-        s = np.int64(_fnv(t_data, base, base + nl) & np.uint64(th_mask))
-        new = -1
-        while th[s] != -1:
-            t = th[s]
-            if t_len[t] == nl:
-                same = True
-                for k in range(nl):
-                    if t_data[t_off[t] + k] != t_data[base + k]:
-                        same = False
-                        break
-                if same:
-                    new = t
-                    break
-            s = (s + 1) & th_mask
-        if new == -1:
-            new = ntok
-            th[s] = new
-            t_len[new] = nl
-            t_off[ntok + 1] = base + nl
-            ntok += 1
+        new, ntok = _intern(t_data, t_off, t_len, th, th_mask, ntok, base, nl)
 
         if nmerges >= m_a.shape[0]:
             m_a = _grow(m_a, nmerges + 1)
@@ -460,14 +477,34 @@ def _qless(r1, p1, r2, p2):
 
 
 @njit(cache=True, nogil=True)
-def _merge_lookup(keys, vals, bits, key):
+def _lookup(keys, vals, bits, key, default):
+    """vals[key] in an open-addressing table keyed by int64 (_EMPTY = free), or `default`."""
     mask = (np.int64(1) << bits) - 1
     s = _slot(key, np.uint64(64 - bits))
     while keys[s] != _EMPTY:
         if keys[s] == key:
             return vals[s]
         s = (s + 1) & mask
-    return np.int64(-1)
+    return default
+
+
+@njit(cache=True, nogil=True)
+def _qpush(qr, qp, qn, qs, r, pos, new):
+    """Push (rank, position, result id) on the encoder's min-queue of `qs` items; returns the new size."""
+    k = qs
+    qr[k] = r
+    qp[k] = pos
+    qn[k] = new
+    while k > 0:
+        parent = (k - 1) >> 1
+        if _qless(qr[k], qp[k], qr[parent], qp[parent]):
+            qr[k], qr[parent] = qr[parent], qr[k]
+            qp[k], qp[parent] = qp[parent], qp[k]
+            qn[k], qn[parent] = qn[parent], qn[k]
+            k = parent
+        else:
+            break
+    return qs + 1
 
 
 @njit(cache=True, nogil=True)
@@ -520,23 +557,9 @@ def bpe_encode_kernel(
             nxt[i] = i + 1 if i + 1 < n else -1
         qs = 0
         for i in range(n - 1):
-            v = _merge_lookup(keys, vals, bits, (np.int64(ids[i]) << 32) | np.int64(ids[i + 1]))
+            v = _lookup(keys, vals, bits, (np.int64(ids[i]) << 32) | np.int64(ids[i + 1]), np.int64(-1))
             if v >= 0:
-                # push (rank, pos, new)
-                k = qs
-                qr[k] = v >> 32
-                qp[k] = i
-                qn[k] = v & 0xFFFFFFFF
-                qs += 1
-                while k > 0:
-                    parent = (k - 1) >> 1
-                    if _qless(qr[k], qp[k], qr[parent], qp[parent]):
-                        qr[k], qr[parent] = qr[parent], qr[k]
-                        qp[k], qp[parent] = qp[parent], qp[k]
-                        qn[k], qn[parent] = qn[parent], qn[k]
-                        k = parent
-                    else:
-                        break
+                qs = _qpush(qr, qp, qn, qs, v >> 32, i, v & 0xFFFFFFFF)
         while qs > 0:
             pos = qp[0]
             new = qn[0]
@@ -564,7 +587,7 @@ def bpe_encode_kernel(
             j = nxt[pos]
             if j < 0:
                 continue
-            v = _merge_lookup(keys, vals, bits, (np.int64(ids[pos]) << 32) | np.int64(ids[j]))
+            v = _lookup(keys, vals, bits, (np.int64(ids[pos]) << 32) | np.int64(ids[j]), np.int64(-1))
             if v < 0 or (v & 0xFFFFFFFF) != new:
                 continue
             ids[pos] = np.int32(new)
@@ -583,23 +606,9 @@ def bpe_encode_kernel(
                         continue
                     at = pos
                     key = (np.int64(ids[pos]) << 32) | np.int64(ids[nxt[pos]])
-                v = _merge_lookup(keys, vals, bits, key)
-                if v < 0:
-                    continue
-                k = qs
-                qr[k] = v >> 32
-                qp[k] = at
-                qn[k] = v & 0xFFFFFFFF
-                qs += 1
-                while k > 0:
-                    parent = (k - 1) >> 1
-                    if _qless(qr[k], qp[k], qr[parent], qp[parent]):
-                        qr[k], qr[parent] = qr[parent], qr[k]
-                        qp[k], qp[parent] = qp[parent], qp[k]
-                        qn[k], qn[parent] = qn[parent], qn[k]
-                        k = parent
-                    else:
-                        break
+                v = _lookup(keys, vals, bits, key, np.int64(-1))
+                if v >= 0:
+                    qs = _qpush(qr, qp, qn, qs, v >> 32, at, v & 0xFFFFFFFF)
         if n > 0:
             out = _grow(out, nout + n)
             i = 0

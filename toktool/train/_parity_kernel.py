@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._bpe_kernel import _EMPTY, _fnv, _grow, _pairs_rehash, _slot
+from ._bpe_kernel import _EMPTY, _concat, _grow, _intern, _lookup, _pairs_rehash, _slot, _token_table
 
 
 @njit(cache=True, nogil=True)
@@ -51,17 +51,6 @@ def _kv_add(keys, vals, bits, n, key, delta):
         n += 1
     vals[s] += delta
     return vals[s], keys, vals, bits, n
-
-
-@njit(cache=True, nogil=True)
-def _kv_get(keys, vals, bits, key):
-    mask = (np.int64(1) << bits) - 1
-    s = _slot(key, np.uint64(64 - bits))
-    while keys[s] != _EMPTY:
-        if keys[s] == key:
-            return vals[s]
-        s = (s + 1) & mask
-    return np.int64(0)
 
 
 @njit(cache=True, nogil=True)
@@ -201,24 +190,7 @@ def parity_train_kernel(
     init_len = train_len.copy()
 
     # token table (dedupe by bytes, like the BPE trainer)
-    ntok = tok_off.shape[0] - 1
-    tcap = max(vocab_target, ntok) + 1
-    t_off = np.empty(tcap + 1, dtype=np.int64)
-    t_off[: ntok + 1] = tok_off
-    t_data = tok_data.copy()
-    t_len = np.empty(tcap, dtype=np.int64)
-    for t in range(ntok):
-        t_len[t] = tok_off[t + 1] - tok_off[t]
-    th_bits = 4
-    while (np.int64(1) << th_bits) < 4 * tcap:
-        th_bits += 1
-    th_mask = (np.int64(1) << th_bits) - 1
-    th = np.full(np.int64(1) << th_bits, np.int32(-1), dtype=np.int32)
-    for t in range(ntok):
-        s = np.int64(_fnv(t_data, t_off[t], t_off[t + 1]) & np.uint64(th_mask))
-        while th[s] != -1:
-            s = (s + 1) & th_mask
-        th[s] = t
+    ntok, t_off, t_data, t_len, th, th_mask = _token_table(tok_data, tok_off, vocab_target)
 
     # pairs, per-(pair, language) counts, word-list segments
     pbits = np.int64(12)
@@ -332,7 +304,7 @@ def parity_train_kernel(
                 if lang == L:
                     c = ptot[p]
                 else:
-                    c = _kv_get(ckeys, cvals, cbits, rk[i])
+                    c = _lookup(ckeys, cvals, cbits, rk[i], np.int64(0))
                 if c > 0:
                     hc, hp, htop = _hpush(hc, hp, hbase, hsize, hcap, htop, lang, c, np.int32(p), pa, pb)
             nref = 0
@@ -381,7 +353,7 @@ def parity_train_kernel(
             if chosen == L:
                 cur = ptot[p]
             else:
-                cur = _kv_get(ckeys, cvals, cbits, np.int64(p) * (L + 1) + chosen)
+                cur = _lookup(ckeys, cvals, cbits, np.int64(p) * (L + 1) + chosen, np.int64(0))
             if c0 != cur:
                 if cur > 0:
                     hc, hp, htop = _hpush(hc, hp, hbase, hsize, hcap, htop, chosen, cur, np.int32(p), pa, pb)
@@ -404,35 +376,8 @@ def parity_train_kernel(
             break  # the reference stops entirely when the chosen language has nothing frequent left
         a = pa[p]
         b = pb[p]
-        la = t_len[a]
-        lb = t_len[b]
-        nl = la + lb
-        base = t_off[ntok]
-        t_data = _grow(t_data, base + nl)
-        for k in range(la):
-            t_data[base + k] = t_data[t_off[a] + k]
-        for k in range(lb):
-            t_data[base + la + k] = t_data[t_off[b] + k]
-        s = np.int64(_fnv(t_data, base, base + nl) & np.uint64(th_mask))
-        new = -1
-        while th[s] != -1:
-            t = th[s]
-            if t_len[t] == nl:
-                same = True
-                for k in range(nl):
-                    if t_data[t_off[t] + k] != t_data[base + k]:
-                        same = False
-                        break
-                if same:
-                    new = t
-                    break
-            s = (s + 1) & th_mask
-        if new == -1:
-            new = ntok
-            th[s] = new
-            t_len[new] = nl
-            t_off[ntok + 1] = base + nl
-            ntok += 1
+        t_data, base, nl = _concat(t_data, t_off, t_len, ntok, a, b)
+        new, ntok = _intern(t_data, t_off, t_len, th, th_mask, ntok, base, nl)
         m_a = _grow(m_a, nmerges + 1)
         m_b = _grow(m_b, nmerges + 1)
         m_lang = _grow(m_lang, nmerges + 1)
