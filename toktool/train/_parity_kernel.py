@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._bpe_kernel import _EMPTY, _concat, _grow, _intern, _lookup, _pairs_rehash, _slot, _token_table
+from ._bpe_kernel import _EMPTY, _concat, _grow, _intern, _lookup, _pair_id, _slot, _token_table
 
 
 @njit(cache=True, nogil=True)
@@ -51,29 +51,6 @@ def _kv_add(keys, vals, bits, n, key, delta):
         n += 1
     vals[s] += delta
     return vals[s], keys, vals, bits, n
-
-
-@njit(cache=True, nogil=True)
-def _pid(key, pkeys, pvals, pbits, pa, pb, ptot, npairs):
-    if 2 * (npairs + 1) > (np.int64(1) << pbits):
-        pbits += 1
-        pkeys, pvals = _pairs_rehash(pkeys, pvals, pbits)
-    mask = (np.int64(1) << pbits) - 1
-    s = _slot(key, np.uint64(64 - pbits))
-    while pkeys[s] != _EMPTY and pkeys[s] != key:
-        s = (s + 1) & mask
-    if pkeys[s] == _EMPTY:
-        pkeys[s] = key
-        pvals[s] = npairs
-        if npairs >= pa.shape[0]:
-            pa = _grow(pa, npairs + 1)
-            pb = _grow(pb, npairs + 1)
-            ptot = _grow(ptot, npairs + 1)
-        pa[npairs] = np.int32(key >> 32)
-        pb[npairs] = np.int32(key & 0xFFFFFFFF)
-        ptot[npairs] = 0
-        npairs += 1
-    return pvals[s], pkeys, pvals, pbits, pa, pb, ptot, npairs
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -231,7 +208,7 @@ def parity_train_kernel(
         st = wstart[w]
         for i in range(st, st + wlen[w] - 1):
             key = (np.int64(sym[i]) << 32) | np.int64(sym[i + 1])
-            p0, pkeys, pvals, pbits, pa, pb, ptot, npairs = _pid(key, pkeys, pvals, pbits, pa, pb, ptot, npairs)
+            p0, pkeys, pvals, pbits, pa, pb, ptot, npairs = _pair_id(key, pkeys, pvals, pbits, pa, pb, ptot, npairs)
             p = np.int64(p0)
             ptot[p] += wtot[w]
             for e in range(wl_off[w], wl_off[w + 1]):
@@ -445,7 +422,7 @@ def parity_train_kernel(
                         x += 1
                         y += 1
                         continue
-                    q0, pkeys, pvals, pbits, pa, pb, ptot, npairs = _pid(key, pkeys, pvals, pbits, pa, pb, ptot, npairs)
+                    q0, pkeys, pvals, pbits, pa, pb, ptot, npairs = _pair_id(key, pkeys, pvals, pbits, pa, pb, ptot, npairs)
                     q2 = np.int64(q0)
                     ptot[q2] += delta * wtot[w]
                     if delta > 0:
