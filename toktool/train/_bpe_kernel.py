@@ -29,10 +29,11 @@ def _slot(key: np.int64, shift: np.uint64) -> np.int64:
 
 @njit(cache=True, nogil=True)
 def _pairs_rehash(keys, vals, new_bits):
+    """An int64-keyed open-addressing table (any value type) moved into 2**new_bits slots."""
     cap = np.int64(1) << new_bits
     shift = np.uint64(64 - new_bits)
     nk = np.full(cap, _EMPTY, dtype=np.int64)
-    nv = np.empty(cap, dtype=np.int32)
+    nv = np.zeros(cap, dtype=vals.dtype)
     mask = cap - 1
     for i in range(keys.shape[0]):
         k = keys[i]

@@ -14,25 +14,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._bpe_kernel import _EMPTY, _concat, _grow, _intern, _lookup, _pair_id, _slot, _token_table
-
-
-@njit(cache=True, nogil=True)
-def _kv_rehash(keys, vals, bits):
-    cap = np.int64(1) << bits
-    nk = np.full(cap, _EMPTY, dtype=np.int64)
-    nv = np.zeros(cap, dtype=np.int64)
-    mask = cap - 1
-    shift = np.uint64(64 - bits)
-    for i in range(keys.shape[0]):
-        k = keys[i]
-        if k != _EMPTY:
-            s = _slot(k, shift)
-            while nk[s] != _EMPTY:
-                s = (s + 1) & mask
-            nk[s] = k
-            nv[s] = vals[i]
-    return nk, nv
+from ._bpe_kernel import (
+    _EMPTY,
+    _concat,
+    _grow,
+    _intern,
+    _lookup,
+    _pair_id,
+    _pairs_rehash,
+    _slot,
+    _token_table,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -40,7 +32,7 @@ def _kv_add(keys, vals, bits, n, key, delta):
     """vals[key] += delta in an open-addressing table (grown at load 1/2); returns the new value."""
     if 2 * (n + 1) > (np.int64(1) << bits):
         bits += 1
-        keys, vals = _kv_rehash(keys, vals, bits)
+        keys, vals = _pairs_rehash(keys, vals, bits)
     mask = (np.int64(1) << bits) - 1
     s = _slot(key, np.uint64(64 - bits))
     while keys[s] != _EMPTY and keys[s] != key:
