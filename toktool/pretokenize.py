@@ -9,7 +9,6 @@ same whatever the parallelism.
 
 from __future__ import annotations
 
-import heapq
 import multiprocessing as mp
 import os
 import queue
@@ -212,40 +211,6 @@ def _compact(c: Counter) -> tuple[bytes, list[int], list[int]]:
     return b"".join(w for w, _ in items), offsets, [n for _, n in items]
 
 
-def _iter_compact(part: tuple[bytes, list[int], list[int]]) -> Iterator[tuple[bytes, int]]:
-    data, offsets, counts = part
-    for i, n in enumerate(counts):
-        yield data[offsets[i] : offsets[i + 1]], n
-
-
-def count_words_sorted(
-    texts: Iterable[str],
-    preset: str,
-    special_tokens: Iterable[str] = (),
-    workers: int | None = None,
-    batch_chars: int = 1 << 20,
-    on_batch: Callable[[], None] | None = None,
-) -> Iterator[tuple[bytes, int]] | Counter:
-    """Like count_words, but with several workers return a merged stream of (word bytes, count)
-    sorted by bytes (equal words may repeat, one per worker): the caller never needs a dict of all
-    words, which keeps the parent process small on large vocabularies of words."""
-    return count_words_sorted_multi(texts, [preset], special_tokens, workers, batch_chars, on_batch)[0]
-
-
-def count_words_sorted_multi(
-    texts: Iterable[str],
-    presets: list[str],
-    special_tokens: Iterable[str] = (),
-    workers: int | None = None,
-    batch_chars: int = 1 << 20,
-    on_batch: Callable[[], None] | None = None,
-) -> list[Iterator[tuple[bytes, int]] | Counter]:
-    """count_words_sorted for several pre-tokenizers in one pass over the text (SuperBPE needs both
-    stages' counts: reading, decoding and shipping the text to the workers happen once)."""
-    counted = count_words_parts_multi(texts, presets, special_tokens, workers, batch_chars, on_batch)
-    return [c if isinstance(c, Counter) else heapq.merge(*(_iter_compact(p) for p in c), key=lambda kv: kv[0]) for c in counted]
-
-
 def count_words_parts_multi(
     texts: Iterable[str],
     presets: list[str],
@@ -254,8 +219,10 @@ def count_words_parts_multi(
     batch_chars: int = 1 << 20,
     on_batch: Callable[[], None] | None = None,
 ) -> list[Counter | list]:
-    """Per preset either a Counter (one process) or the list of the processes' sorted compact parts
-    (for WordCounts.from_compact_parts)."""
+    """Count with several pre-tokenizers in one pass over the text (SuperBPE needs both stages'
+    counts: reading, decoding and shipping text to the workers happen once). Per preset either a
+    Counter (one process) or the list of the processes' sorted compact parts, which
+    WordCounts.from_compact_parts turns into counts without a dict of all words in one process."""
     for p in presets:
         get_preset(p)
     specials = list(special_tokens)
@@ -289,12 +256,13 @@ def count_words(
     on_batch: Callable[[], None] | None = None,
 ) -> Counter:
     """Count pre-tokens; `workers` > 1 spreads the regex over processes (the hot path)."""
-    counted = count_words_sorted(texts, preset, special_tokens, workers, batch_chars, on_batch)
+    counted = count_words_parts_multi(texts, [preset], special_tokens, workers, batch_chars, on_batch)[0]
     if isinstance(counted, Counter):
         return counted
     total: Counter = Counter()
-    for w, n in counted:
-        total[w.decode("utf-8", "surrogatepass")] += n
+    for data, offsets, counts in counted:
+        for i, n in enumerate(counts):
+            total[data[offsets[i] : offsets[i + 1]].decode("utf-8", "surrogatepass")] += n
     return total
 
 

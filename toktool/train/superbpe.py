@@ -20,8 +20,6 @@ from ..errors import ToktoolError
 from .bpe import ALPHABET_SIZE, BPEResult, train_bpe
 from .extend import Base, Extension, base_from_spec, extend, extended_tokenizer
 
-STAGE2_PRESETS = {"superbpe": "superbpe", "digits": "superbpe-digits"}
-
 
 @dataclass
 class SuperOptions:
@@ -74,12 +72,6 @@ def stage1_base(result: BPEResult, preset: str) -> Base:
     from ..tokenizer_io import build_tokenizer
 
     return base_from_spec(json.loads(build_tokenizer(result, preset).to_str()), "stage 1", preset)
-
-
-@dataclass
-class StagedResult:
-    tokenizer: object  # tokenizers.Tokenizer
-    info: dict
 
 
 def counts_info(wc: WordCounts) -> dict:
