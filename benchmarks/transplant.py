@@ -169,21 +169,19 @@ def causal_part(work: Path, smol: Path, lines: list[str], tok: Path, vs: list[tu
 
 def speed_part(work: Path, corpus: Path, torch_devices: list[str]) -> list[dict]:
     """OMP alone, on real donor vectors, >= 30k targets."""
-    from toktool.transplant.core import Options, _donor_space, make_plan
+    from toktool.transplant.core import Options, _donor_space, make_plan, omp_sets
     from toktool.transplant.omp import omp
 
     tok = work / "tok-bench-64k"
     if not (tok / "tokenizer.json").is_file():
         sh([*TOKTOOL, "train", str(corpus), "--vocab-size", "64000", "-o", str(tok), "--force", "--quiet"])
-    opts = Options(method="omp", aux_corpus=[str(corpus)], aux_dim=384)
+    # every token the corpus has (min count 1): the point here is time at >= 30k tokens
+    opts = Options(method="omp", aux_corpus=[str(corpus)], aux_dim=384, aux_min_count=1)
     t0 = time.perf_counter()
     plan = make_plan(minilm_path(), str(tok), opts)
     vec, seen, desc = _donor_space(plan, opts, lambda s: None)
     donor_s = time.perf_counter() - t0
-    how = np.array(plan.mapping.how)
-    src = np.array(plan.mapping.source)
-    anchors = np.flatnonzero((src >= 0) & seen & np.isin(how, ["exact", "normalized"]))
-    targets = np.flatnonzero((src < 0) & seen)
+    anchors, targets = omp_sets(plan.mapping, seen)
     print(f"speed: {len(targets)} new tokens with donor vectors, {len(anchors)} anchors, d = {vec.shape[1]} ({desc}; {donor_s:.1f} s)", flush=True)
     omp(vec[targets[:50]], vec[anchors], 64)  # compile outside the timing (reported separately)
     rows = []

@@ -653,6 +653,7 @@ def _print_evaluation(result, fmt: str, by_language: bool | None, console) -> No
 @click.option("--aux-dim", type=click.IntRange(min=2), default=256, show_default=True, help="Dimension of the --aux-corpus token vectors.")
 @click.option("--aux-window", type=click.IntRange(min=1), default=5, show_default=True, help="Co-occurrence window (tokens each side) for --aux-corpus.")
 @click.option("--aux-min-count", type=click.IntRange(min=1), default=30, show_default=True, help="Tokens seen fewer times in --aux-corpus get no vector (FVT rows instead of OMP; rare anchors are not used).")
+@click.option("--omp-norm", type=click.Choice(["fvt", "none"]), default="fvt", show_default=True, help="Length of OMP rows: that of the token's FVT row (least-squares weights can be large, and a long row dominates a tied output head), or as solved.")
 @click.option("--device", metavar="DEVICE", help="Run OMP through torch on this device (cuda, cuda:1, cpu); default: numpy/Numba on the CPU.")
 @click.option("--precision", type=click.Choice(["fp32", "fp64"]), default="fp32", show_default=True, help="OMP arithmetic of the candidate scan (the factorisation is always float64).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --method random and of the SVD.")
@@ -663,7 +664,7 @@ def _print_evaluation(result, fmt: str, by_language: bool | None, console) -> No
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output directory / report file.")
 @_common
-def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_candidates, aux_dim, aux_window, aux_min_count, device, precision, seed, add_specials, allow_pickle, report_path, dry_run, fmt, force, quiet, debug):
+def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_candidates, aux_dim, aux_window, aux_min_count, omp_norm, device, precision, seed, add_specials, allow_pickle, report_path, dry_run, fmt, force, quiet, debug):
     """Give a model embeddings for a new tokenizer, training-free.
 
     Tokens both tokenizers share are copied bit for bit (matched after normalising byte-level Ġ,
@@ -689,7 +690,7 @@ def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_ca
         from .transplant.omp_torch import check_device
 
         check_device(device)
-    opts = Options(method=method, k=k, candidates=omp_candidates, donor=donor, aux_corpus=list(aux_corpus), aux_dim=aux_dim, aux_window=aux_window, aux_min_count=aux_min_count, device=device, seed=seed, allow_pickle=allow_pickle, add_specials=add_specials, precision=precision)
+    opts = Options(method=method, k=k, candidates=omp_candidates, donor=donor, aux_corpus=list(aux_corpus), aux_dim=aux_dim, aux_window=aux_window, aux_min_count=aux_min_count, omp_norm=omp_norm, device=device, seed=seed, allow_pickle=allow_pickle, add_specials=add_specials, precision=precision)
     console = stderr_console(quiet)
     if dry_run:
         report = make_plan(base, new_tokenizer, opts).summary()

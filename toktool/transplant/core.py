@@ -36,6 +36,7 @@ class Options:
     allow_pickle: bool = False
     add_specials: bool = True
     precision: str = "fp32"
+    omp_norm: str = "fvt"  # fvt: rescale each OMP row to its FVT row's length; none: as solved
 
     def resolved_method(self) -> str:
         if self.method != "auto":
@@ -217,6 +218,19 @@ def _donor_space(plan: Plan, opts: Options, log) -> tuple[np.ndarray, np.ndarray
     return space.vectors, space.seen, f"PPMI+SVD of --aux-corpus ({space.tokens} tokens, d = {space.vectors.shape[1]}, window {opts.aux_window}, min count {opts.aux_min_count})"
 
 
+def omp_sets(mapping: Mapping, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(anchor ids, target ids) in the new vocabulary: shared tokens with a donor vector, and new
+    tokens with one."""
+    src = np.array(mapping.source, dtype=np.int64)
+    how = np.array(mapping.how)
+    anchors = np.flatnonzero((src >= 0) & seen & np.isin(how, ["exact", "normalized"]))
+    # one anchor per old row: "ĠThe" and "Ġthe" are two donor vectors but one row of an uncased
+    # model, and least squares would happily give them opposite weights that cancel in the base
+    order = anchors[np.lexsort((anchors, how[anchors] != "exact"))]
+    _, first = np.unique(src[order], return_index=True)
+    return np.sort(order[first]), np.flatnonzero((src < 0) & seen)
+
+
 def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[str, np.ndarray], dict]:
     """The new tensors (by name) and a report of how every row was made."""
     model, new, mapping = plan.model, plan.new, plan.mapping
@@ -237,8 +251,7 @@ def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[st
     if method == "omp":
         t0 = time.perf_counter()
         vec, seen, desc = _donor_space(plan, opts, log)
-        anchors = np.flatnonzero(copy & seen & np.isin(np.array(mapping.how), ["exact", "normalized"]))
-        omp_rows = rest[seen[rest]]
+        anchors, omp_rows = omp_sets(mapping, seen)
         if len(anchors) == 0:
             raise InputError("no shared token has a donor vector: OMP has no anchors (a larger --aux-corpus would help)")
         info["donor"] = desc
@@ -274,7 +287,14 @@ def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[st
         for j, row in fill.items():
             new_rows[j] = row
         if method == "omp" and len(omp_rows):
-            new_rows[omp_rows] = omp_res.apply(old_rows[omp_src])
+            rows = omp_res.apply(old_rows[omp_src])
+            if opts.omp_norm == "fvt" and key != "bias":
+                # least-squares weights can be large; keep each row at the length FVT would give it
+                ref = methods.fill_rows(old_rows, "fvt", [int(j) for j in omp_rows], plan.pieces, np.random.default_rng(0))
+                target = np.array([np.linalg.norm(ref[int(j)]) for j in omp_rows])
+                have = np.linalg.norm(rows, axis=1)
+                rows = rows * (target / np.maximum(have, 1e-30))[:, None]
+            new_rows[omp_rows] = rows
         out[key] = new_rows
     for j in fvt_set:
         recipe[j] = method if method != "omp" else "fvt"

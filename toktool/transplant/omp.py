@@ -198,7 +198,7 @@ def _omp_kernel(targets, atoms, inv_norm, cand, k, tol2):  # pragma: no cover - 
     return idx, coef
 
 
-def omp(targets: np.ndarray, atoms: np.ndarray, k: int, candidates: int = 512, tol: float = 1e-4, dtype=np.float32) -> OMPResult:
+def omp(targets: np.ndarray, atoms: np.ndarray, k: int, candidates: int = 256, tol: float = 1e-4, dtype=np.float32) -> OMPResult:
     """Sparse codes of `targets` (n x d) over `atoms` (m x d), at most k atoms each.
 
     Stops early for a target once its residual is below `tol` of its norm (an exact match needs one
