@@ -244,6 +244,9 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, delay):
         [sys.executable, "-m", "toktool", "train", str(UDHR), "--vocab-size", "60000", "-o", str(out), "-q", "--workers", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # a suite started in the background (`make test &`) inherits an ignored SIGINT, and Python
+        # then installs no KeyboardInterrupt handler: give the child what a terminal user has
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     if delay < 0.5:
         # "during start-up": wait until the CLI's imports are under way (a C extension of ours is

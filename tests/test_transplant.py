@@ -373,6 +373,14 @@ def test_bad_inputs(tmp_path, new_tok):
     Path(out).mkdir()
     assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", out), "already exists")
     assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(tmp_path / "missing"), "-o", out + "2"), "no such tokenizer")
+    # a corrupt tokenizer.json in the base model; devices torch does not have
+    shutil.rmtree(bad)
+    shutil.copytree(base, bad)
+    (bad / "tokenizer.json").write_text('{"model": ')
+    assert_clean_error(run_cli("transplant", str(bad), "--tokenizer", str(new_tok), "-o", out + "2"), "not a valid tokenizer.json")
+    assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "--aux-corpus", str(SAMPLE), "--device", "bogus", "-o", out + "2"), "not a torch device")
+    if not torch.cuda.is_available():
+        assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "--aux-corpus", str(SAMPLE), "--device", "cuda", "-o", out + "2"), "no CUDA device")
     assert _files_sha(base) == before
     assert not Path(out + "2").exists()
 
