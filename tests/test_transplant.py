@@ -390,3 +390,24 @@ def test_plan_library_api(tmp_path, new_tok):
     plan = make_plan(str(base), str(new_tok), Options(method="fvt"))
     s = plan.summary()
     assert s["copied_exact"] + s["copied_normalized"] + s["special_by_role"] + s["new_rows"] == s["new_vocab"]
+
+
+def test_random_and_mean_rows_follow_the_old_rows():
+    from toktool.transplant.methods import fill_rows
+
+    rng = np.random.default_rng(3)
+    old = rng.normal(size=(4000, 6)) @ rng.normal(size=(6, 6)) + 5.0
+    rows = list(range(20000))
+    a = fill_rows(old, "random", rows, {}, np.random.default_rng(7))
+    b = fill_rows(old, "random", rows, {}, np.random.default_rng(7))
+    draws = np.stack([a[j] for j in rows])
+    assert all((a[j] == b[j]).all() for j in rows[:50])  # seeded: the same rows again
+    np.testing.assert_allclose(draws.mean(0), old.mean(0), atol=0.1)
+    np.testing.assert_allclose(np.cov(draws, rowvar=False), np.cov(old, rowvar=False), rtol=0.1, atol=0.1)
+    m = fill_rows(old, "mean", [1, 2], {}, np.random.default_rng(0))
+    np.testing.assert_allclose(m[1], old.mean(0))
+    f = fill_rows(old, "fvt", [1, 2], {1: [0, 3]}, np.random.default_rng(0))
+    np.testing.assert_allclose(f[1], (old[0] + old[3]) / 2)
+    np.testing.assert_allclose(f[2], old.mean(0))  # no pieces: the mean row
+    z = fill_rows(old, "zero", [1], {}, np.random.default_rng(0))
+    assert not z[1].any()
