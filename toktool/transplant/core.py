@@ -205,16 +205,15 @@ def _donor_space(plan: Plan, opts: Options, log) -> tuple[np.ndarray, np.ndarray
         seen = np.zeros(n, dtype=bool)
         seen[:base_size] = np.linalg.norm(vec[:base_size], axis=1) > 0
         return vec, seen, f"donor model {opts.donor} (d = {dvec.shape[1]})"
+    from ..adapters import _flat
     from ..corpus import expand_inputs, iter_texts
     from .donor import donor_from_text
 
     lines = [t for t in iter_texts(expand_inputs(opts.aux_corpus)) if t.strip()]
     log(f"encoding the aux corpus ({len(lines)} lines) with the new tokenizer")
-    enc = plan.new.tokenizer.encode_batch(lines, add_special_tokens=False)
-    lengths = np.array([len(e.ids) for e in enc], dtype=np.int64)
-    ids = np.fromiter((i for e in enc for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
-    log(f"co-occurrence PPMI + SVD on {len(ids)} tokens")
-    space = donor_from_text(ids, lengths, n, opts.aux_dim, opts.aux_window, opts.aux_min_count, source=",".join(opts.aux_corpus))
+    enc = _flat([e.ids for e in plan.new.tokenizer.encode_batch(lines, add_special_tokens=False)])
+    log(f"co-occurrence PPMI + SVD on {len(enc.ids)} tokens")
+    space = donor_from_text(enc.ids, enc.lengths, n, opts.aux_dim, opts.aux_window, opts.aux_min_count, source=",".join(opts.aux_corpus))
     return space.vectors, space.seen, f"PPMI+SVD of --aux-corpus ({space.tokens} tokens, d = {space.vectors.shape[1]}, window {opts.aux_window}, min count {opts.aux_min_count})"
 
 

@@ -157,11 +157,9 @@ def load_old_tokenizer(model_dir: Path) -> TokInfo:
     """The base model's own tokenizer: tokenizer.json, or what transformers converts to one."""
     p = model_dir / "tokenizer.json"
     if p.is_file():
-        try:
-            tok = Tokenizer.from_file(str(p))
-        except Exception as e:
-            raise InputError(f"{p}: not a valid tokenizer.json ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-        return tok_info(tok, model_dir)
+        from ..tokenizer_io import _from_json
+
+        return tok_info(_from_json(p), model_dir)
     try:
         from transformers import AutoTokenizer
 
