@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-$(AOT): $(STAMP) toktool/train/_bpe_kernel.py toktool/train/_parity_kernel.py toktool/train/build_aot.py
+$(AOT): $(STAMP) toktool/train/_bpe_kernel.py toktool/train/_parity_kernel.py toktool/train/_split_kernel.py toktool/train/build_aot.py
 	$(PY) -m toktool.train.build_aot
 
 venv: $(STAMP) $(AOT)

@@ -79,6 +79,44 @@ def test_stage2_split_on_real_text():
     assert digits.findall("in 1234567 ways: 12 or 345\n") == ["in ", "1", "234", "567", " ways: ", "12", " or ", "345", "\n"]
 
 
+def _scanner_text():
+    piece = st.one_of(
+        st.characters(),  # every category, lone surrogates included (they pass through surrogatepass)
+        st.sampled_from([" ", "  ", "   ", "\n", "\r\n", "\r", "\t", " \t", ": ", "...", "--/", "!!\r/\r\n", " ..", "\u00a0", "\u3000",
+                         "1", " 123", "4567", "\u0661\u0662\u0663\u0664", "\u00b2\u00bd", "\u216b", "a", "Ab", " of the", "\u65e5\u672c", "\u0915\u093f", "'s"]),
+    )
+    return st.lists(piece, max_size=30).map("".join)
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(texts=st.lists(_scanner_text(), min_size=1, max_size=4))
+def test_stage2_scanner_counts_equal_the_regex(texts):
+    """The Numba scanner that counts stage 2 (piececount) against `regex` findall + Counter: texts
+    are split separately (a lookahead must not see the next text)."""
+    from collections import Counter
+
+    from toktool.piececount import PieceCounter
+
+    pc = PieceCounter()
+    pc.add_texts(texts)
+    got = pc.sorted()
+    ours = Counter({got.data[got.offsets[i] : got.offsets[i + 1]].tobytes().decode("utf-8", "surrogatepass"): int(got.counts[i]) for i in range(len(got.counts))})
+    ref = Counter(p for t in texts for p in regex.compile(PRESETS["superbpe"].pattern).findall(t))
+    assert ours == ref
+    keys = [got.data[got.offsets[i] : got.offsets[i + 1]].tobytes() for i in range(len(got.counts))]
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_stage2_counts_on_real_text_equal_the_regex(workers):
+    from toktool.pretokenize import count_plain, count_words
+
+    texts = lines_of(SAMPLE) + [t for c in LANGS for t in lines_of(UDHR / f"{c}.txt")]
+    specials = ["<|endoftext|>", "Article"]
+    assert count_words(texts, "superbpe", workers=workers, batch_chars=1 << 14) == count_plain(texts, "superbpe")
+    assert count_words(texts, "superbpe", specials, workers=workers, batch_chars=1 << 14) == count_plain(texts, "superbpe", specials)
+
+
 @pytest.mark.parametrize("base", ["bpe", "gpt2", "super"])
 def test_numba_replay_equals_tokenizers_bpe(sb, base, train_files):
     b = load_base(GPT2 if base == "gpt2" else sb[base])

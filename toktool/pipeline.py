@@ -15,6 +15,7 @@ from .atomic import atomic_dir
 from .corpus import CorpusStats, expand_inputs, iter_texts
 from .counts import WordCounts
 from .errors import ToktoolError
+from .piececount import SortedCounts
 from .pretokenize import count_words_parts_multi, get_preset
 from .train.bpe import BPEResult, train_bpe
 
@@ -61,6 +62,8 @@ def count_corpus_multi(
     for preset, c in zip(pretokenizers, counted):
         if isinstance(c, dict):
             wc = WordCounts.from_mapping(c, preset, special_tokens, corpus)
+        elif isinstance(c, SortedCounts):
+            wc = WordCounts(c.data, c.offsets, c.counts, preset, list(special_tokens), corpus)
         else:
             wc = WordCounts.from_compact_parts(c, preset, special_tokens, corpus)
         if len(wc) == 0:

@@ -186,17 +186,40 @@ def _count_batch(split: Callable[[str], list[str]], batch: list[str], c: Counter
     c.update(toks)
 
 
+class _RegexCounter:
+    """A Counter of one preset's regex pieces; `part()` is the compact form a worker sends."""
+
+    def __init__(self, preset: str, specials: list[str]) -> None:
+        self.split = make_splitter(preset, specials)
+        self.counter: Counter = Counter()
+
+    def add_texts(self, batch: list[str]) -> None:
+        _count_batch(self.split, batch, self.counter)
+
+    def part(self):
+        return _compact(self.counter)
+
+
+def _make_counters(presets: list[str], specials: list[str]) -> list:
+    from .piececount import FAST_PRESETS, PieceCounter
+
+    return [PieceCounter(specials) if p in FAST_PRESETS else _RegexCounter(p, specials) for p in presets]
+
+
+def _part(counter):
+    return counter.part() if isinstance(counter, _RegexCounter) else counter.raw()
+
+
 def _count_worker(presets: list[str], specials: list[str], inq, outq) -> None:
     try:
-        splits = [make_splitter(p, specials) for p in presets]
-        counters: list[Counter] = [Counter() for _ in presets]
+        counters = _make_counters(presets, specials)
         while True:
             batch = inq.get()
             if batch is None:
                 break
-            for split, c in zip(splits, counters):
-                _count_batch(split, batch, c)
-        outq.put(("ok", [_compact(c) for c in counters]))
+            for c in counters:
+                c.add_texts(batch)
+        outq.put(("ok", [_part(c) for c in counters]))
     except BaseException as e:  # report instead of hanging the parent
         outq.put(("error", repr(e)))
 
@@ -218,26 +241,25 @@ def count_words_parts_multi(
     workers: int | None = None,
     batch_chars: int = 1 << 20,
     on_batch: Callable[[], None] | None = None,
-) -> list[Counter | list]:
+) -> list:
     """Count with several pre-tokenizers in one pass over the text (SuperBPE needs both stages'
     counts: reading, decoding and shipping text to the workers happen once). Per preset either a
-    Counter (one process) or the list of the processes' sorted compact parts, which
-    WordCounts.from_compact_parts turns into counts without a dict of all words in one process."""
+    Counter (one process), the list of the processes' sorted compact parts, which
+    WordCounts.from_compact_parts turns into counts without a dict of all words in one process, or,
+    for presets with a scanner (piececount.FAST_PRESETS), the summed SortedCounts."""
     for p in presets:
         get_preset(p)
     specials = list(special_tokens)
     workers = default_workers() if workers is None else workers
     if workers <= 1:
-        splits = [make_splitter(p, specials) for p in presets]
-        counters: list[Counter] = [Counter() for _ in presets]
+        counters = _make_counters(presets, specials)
         for batch in _batches(texts, batch_chars):
-            for split, c in zip(splits, counters):
-                _count_batch(split, batch, c)
+            for c in counters:
+                c.add_texts(batch)
             if on_batch:
                 on_batch()
-        return list(counters)
-    parts = _count_parallel(texts, presets, specials, workers, batch_chars, on_batch)
-    return [[p[k] for p in parts] for k in range(len(presets))]
+        return [c.counter if isinstance(c, _RegexCounter) else c.sorted() for c in counters]
+    return _count_parallel(texts, presets, specials, workers, batch_chars, on_batch)
 
 
 def default_workers() -> int:
@@ -260,6 +282,8 @@ def count_words(
     if isinstance(counted, Counter):
         return counted
     total: Counter = Counter()
+    if not isinstance(counted, list):  # SortedCounts
+        counted = [(counted.data.tobytes(), counted.offsets.tolist(), counted.counts.tolist())]
     for data, offsets, counts in counted:
         for i, n in enumerate(counts):
             total[data[offsets[i] : offsets[i + 1]].decode("utf-8", "surrogatepass")] += n
@@ -271,33 +295,36 @@ def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) ->
     whenever the helpers' queue is full. One process fewer than workers means one less copy of the
     interpreter in memory; sums do not depend on who counted what, so results stay identical."""
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    local = _make_counters(presets, specials)  # before forking: the helpers inherit tables and code
     inq = ctx.Queue(maxsize=2 * (workers - 1))
     outq = ctx.Queue()
     procs = [ctx.Process(target=_count_worker, args=(presets, specials, inq, outq), daemon=True) for _ in range(workers - 1)]
     for p in procs:
         p.start()
-    splits = [make_splitter(p, specials) for p in presets]
-    local: list[Counter] = [Counter() for _ in presets]
     try:
         for batch in _batches(texts, batch_chars):
             try:
                 inq.put_nowait(batch)
             except queue.Full:
-                for split, c in zip(splits, local):
-                    _count_batch(split, batch, c)
+                for c in local:
+                    c.add_texts(batch)
             if on_batch:
                 on_batch()
         for _ in procs:
             inq.put(None)
-        parts = [[_compact(c) for c in local]]
+        parts: list[list] = [[c.part()] if isinstance(c, _RegexCounter) else [] for c in local]
         for _ in procs:
             status, payload = outq.get()
             if status != "ok":
                 raise RuntimeError(f"counting worker failed: {payload}")
-            parts.append(payload)
+            for k, part in enumerate(payload):
+                if isinstance(local[k], _RegexCounter):
+                    parts[k].append(part)
+                else:
+                    local[k].add_counts(*part)
         for p in procs:
             p.join()
-        return parts
+        return [parts[k] if isinstance(c, _RegexCounter) else c.sorted() for k, c in enumerate(local)]
     finally:
         for p in procs:
             if p.is_alive():

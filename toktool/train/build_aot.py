@@ -1,4 +1,4 @@
-"""Compile the Numba merge loop ahead of time into an extension module (`make` runs this).
+"""Compile the Numba kernels (merge loops, BPE encoder, stage-2 scanner) ahead of time (`make` runs this).
 
 The kernel source is the same `_bpe_kernel.py` that the JIT path uses; numba.pycc turns it into
 `_bpe_aot.<ext>` next to it, with `_bpe_aot.sha256` recording the hash of the source it was built
@@ -19,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 KERNEL_SRC = HERE / "_bpe_kernel.py"
-KERNEL_SRCS = (KERNEL_SRC, HERE / "_parity_kernel.py")
+KERNEL_SRCS = (KERNEL_SRC, HERE / "_parity_kernel.py", HERE / "_split_kernel.py")
 HASH_FILE = HERE / "_bpe_aot.sha256"
 MODULE = "_bpe_aot"
 SIGNATURE = (
@@ -36,6 +36,15 @@ PARITY_SIGNATURE = (
 )
 
 
+_TABLE = "Tuple((i4[::1], u8[::1], i8[::1], i8[::1], u1[::1]))"
+SPLIT_SIGNATURES = {
+    "sb2_count_kernel": ("sb2_count_kernel", _TABLE + "(u1[::1], i8[::1], u1[::1], i4[::1], u8[::1], i8[::1], i8[::1], u1[::1], i8[::1])"),
+    "sb2_merge_counts_kernel": ("merge_counts_kernel", _TABLE + "(u1[::1], i8[::1], i8[::1], i4[::1], u8[::1], i8[::1], i8[::1], u1[::1], i8[::1])"),
+    "sb2_sort_pieces_kernel": ("sort_pieces_kernel", "i8[::1](u1[::1], i8[::1], i8)"),
+    "sb2_gather_kernel": ("gather_kernel", "Tuple((u1[::1], i8[::1]))(u1[::1], i8[::1], i8[::1])"),
+}
+
+
 def kernel_hash() -> str:
     h = hashlib.sha256()
     for src in KERNEL_SRCS:
@@ -46,7 +55,7 @@ def kernel_hash() -> str:
 def build() -> Path:
     from numba.pycc import CC
 
-    from . import _bpe_kernel, _parity_kernel
+    from . import _bpe_kernel, _parity_kernel, _split_kernel
 
     cc = CC(MODULE)
     cc.output_dir = str(HERE)
@@ -54,6 +63,8 @@ def build() -> Path:
     cc.export("bpe_train_kernel", SIGNATURE)(_bpe_kernel.bpe_train_kernel.py_func)
     cc.export("bpe_encode_kernel", ENCODE_SIGNATURE)(_bpe_kernel.bpe_encode_kernel.py_func)
     cc.export("parity_train_kernel", PARITY_SIGNATURE)(_parity_kernel.parity_train_kernel.py_func)
+    for name, (func, sig) in SPLIT_SIGNATURES.items():
+        cc.export(name, sig)(getattr(_split_kernel, func).py_func)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cc.compile()
