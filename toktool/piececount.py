@@ -9,8 +9,8 @@ of SUPERBPE_PATTERN with a Counter (tested), whatever the number of processes.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import regex
