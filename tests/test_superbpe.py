@@ -238,3 +238,56 @@ def test_bad_input(tmp_path, sb):
     p = run_cli("train", "--from-counts", str(tmp_path / "c.counts"), "--algo", "superbpe", "--vocab-size", "3000", "-o", str(tmp_path / "y"))
     assert_clean_error(p, "--from-counts")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def _raw_kernel():
+    from toktool.train.bpe import load_aot
+
+    aot = load_aot()
+    if aot is not None:
+        return aot.bpe_train_kernel
+    from toktool.train._bpe_kernel import bpe_train_kernel
+
+    return bpe_train_kernel
+
+
+def test_pruned_loop_equals_the_full_loop():
+    """Forgetting rare pairs (stage 2's memory saver) never changes a merge. Initial tokens with
+    overlapping strings (ab, bc, abc...) make merges reuse token ids, the case where a forgotten
+    pair comes back and is recounted. When the kernel's own check fails, run_merge_loop reruns
+    without pruning; when it passes, the pruned result itself must be the full one."""
+    from toktool.train.bpe import UNLIMITED, run_merge_loop
+
+    kernel = _raw_kernel()
+    alphabet = [b"a", b"b", b"c", b"d", b" ", b"ab", b"bc", b"cd", b"b c", b"a b"]
+    tok_data = np.frombuffer(b"".join(alphabet), dtype=np.uint8).copy()
+    tok_off = np.zeros(len(alphabet) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in alphabet], out=tok_off[1:])
+    rng = np.random.default_rng(7)
+    checked = recounted = 0
+    for _ in range(300):
+        nw = int(rng.integers(5, 60))
+        lengths = rng.integers(1, 12, size=nw)
+        woff = np.zeros(nw + 1, dtype=np.int64)
+        np.cumsum(lengths, out=woff[1:])
+        sym = rng.integers(0, len(alphabet), size=int(woff[-1])).astype(np.int32)
+        wcnt = rng.integers(1, 30, size=nw).astype(np.int64)
+        target = len(alphabet) + int(rng.integers(5, 40))
+
+        def run(prune, words=sym, woff=woff, wcnt=wcnt, target=target):
+            return kernel(words.copy(), woff, wcnt, tok_data, tok_off, np.int64(target), np.int64(0), UNLIMITED, np.int64(0), np.int64(0),
+                          np.int64(prune), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))
+
+        full = run(0)
+        for prune in (1, 2, 4):
+            out = run(prune)
+            theta, smallest, ran_out, recounts = (int(x) for x in out[-1])
+            if not ran_out and smallest >= theta:
+                checked += 1
+                recounted += recounts > 0
+                for x, y in zip(out[:6], full[:6]):
+                    assert np.array_equal(x, y)
+            loop = run_merge_loop(sym.copy(), woff, wcnt, tok_data, tok_off, target, prune=prune)
+            for x, y in zip((loop.m_a, loop.m_b, loop.m_new, loop.t_data, loop.t_off, loop.wlen), full[:6]):
+                assert np.array_equal(x, y)
+    assert checked > 100 and recounted > 5, (checked, recounted)

@@ -205,8 +205,10 @@ def train_staged(
     label = "" if stages == 1 else " 2/2"
 
     def count(preset: str, specials: Sequence[str]) -> WordCounts:
+        nonlocal stage2_counts
         if stage2_counts is not None and stage2_counts.pretokenizer == preset:
-            return stage2_counts
+            wc, stage2_counts = stage2_counts, None  # handed over: stage 2 frees what it no longer needs
+            return wc
         return count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("counting", paths))
 
     t0 = time.perf_counter()

@@ -243,21 +243,27 @@ def _pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs):
 
 
 @njit(cache=True, nogil=True)
-def _add_lists(keys, pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb):
-    """Sort (pair << 32 | word) keys, store one deduplicated word list per pair, and push a heap
-    entry for each pair whose count is positive (HF: draining `where_to_update`)."""
+def _add_lists(keys, pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb, min_push):
+    """Sort (pair << 32 | word) keys and push a heap entry with its deduplicated word list for each
+    pair whose count is at least `min_push` (HF: draining `where_to_update`, which pushes counts > 0;
+    a list without an entry is never read, so it is not stored)."""
     keys.sort()
     n = keys.shape[0]
     pool = _grow(pool, npool + n)
     i = 0
     while i < n:
         pid = keys[i] >> 32
+        j = i
+        if pcount[pid] < min_push:
+            while j < n and (keys[j] >> 32) == pid:
+                j += 1
+            i = j
+            continue
         if nlists >= lstart.shape[0]:
             lstart = _grow(lstart, nlists + 1)
             llen = _grow(llen, nlists + 1)
         lstart[nlists] = npool
         prev = np.int64(-1)
-        j = i
         while j < n and (keys[j] >> 32) == pid:
             if keys[j] != prev:
                 pool[npool] = np.int32(keys[j] & 0xFFFFFFFF)
@@ -265,16 +271,111 @@ def _add_lists(keys, pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcoun
                 prev = keys[j]
             j += 1
         llen[nlists] = npool - lstart[nlists]
-        if pcount[pid] > 0:
-            if hsize >= hc.shape[0]:
-                hc = _grow(hc, hsize + 1)
-                hp = _grow(hp, hsize + 1)
-                hl = _grow(hl, hsize + 1)
-            _heap_push(hc, hp, hl, hsize, pcount[pid], np.int32(pid), np.int32(nlists), pa, pb)
-            hsize += 1
+        if hsize >= hc.shape[0]:
+            hc = _grow(hc, hsize + 1)
+            hp = _grow(hp, hsize + 1)
+            hl = _grow(hl, hsize + 1)
+        _heap_push(hc, hp, hl, hsize, pcount[pid], np.int32(pid), np.int32(nlists), pa, pb)
+        hsize += 1
         nlists += 1
         i = j
     return pool, npool, lstart, llen, nlists, hc, hp, hl, hsize
+
+
+@njit(cache=True, nogil=True)
+def _table_for(pa, pb, n, spare):
+    """A fresh pair table for pairs 0..n-1 at load <= 1/spare."""
+    bits = np.int64(16)
+    while (np.int64(1) << bits) < spare * (n + 1):
+        bits += 1
+    keys = np.full(np.int64(1) << bits, _EMPTY, dtype=np.int64)
+    vals = np.empty(np.int64(1) << bits, dtype=np.int32)
+    mask = (np.int64(1) << bits) - 1
+    shift = np.uint64(64 - bits)
+    for p in range(n):
+        key = (np.int64(pa[p]) << 32) | np.int64(pb[p])
+        s = _slot(key, shift)
+        while keys[s] != _EMPTY:
+            s = (s + 1) & mask
+        keys[s] = key
+        vals[s] = np.int32(p)
+    return keys, vals, bits
+
+
+@njit(cache=True, nogil=True)
+def _compact_pairs(pa, pb, pcount, npairs, hp, hsize, theta):
+    """Forget pairs below `theta` that no heap entry refers to; pair ids are renumbered (ties are
+    broken by the pairs' token ids, never by pair id). Returns (npairs, table, bits)."""
+    keep = np.zeros(npairs, dtype=np.uint8)
+    for p in range(npairs):
+        if pcount[p] >= theta:
+            keep[p] = 1
+    for i in range(hsize):
+        keep[hp[i]] = 1
+    newid = np.empty(npairs, dtype=np.int32)
+    n = 0
+    for p in range(npairs):
+        if keep[p] != 0:
+            newid[p] = np.int32(n)
+            pa[n] = pa[p]
+            pb[n] = pb[p]
+            pcount[n] = pcount[p]
+            n += 1
+    for i in range(hsize):
+        hp[i] = newid[hp[i]]
+    keys, vals, bits = _table_for(pa, pb, n, 4)
+    return n, keys, vals, bits
+
+
+@njit(cache=True, nogil=True)
+def _compact_lists(pool, lstart, llen, hl, hsize):
+    """Keep only the position lists that heap entries refer to, renumbered in their old order (list
+    ids break ties between entries of one pair). Returns (pool, npool, lstart, llen, nlists)."""
+    live = np.sort(hl[:hsize].astype(np.int64))
+    total = 0
+    for k in range(hsize):
+        total += llen[live[k]]
+    npool_ = np.empty(max(total + total // 8, 1024), dtype=np.int32)
+    nstart = np.empty(max(hsize + hsize // 8, 1024), dtype=np.int64)
+    nlen = np.empty(nstart.shape[0], dtype=np.int64)
+    o = 0
+    for k in range(hsize):
+        old = live[k]
+        nstart[k] = o
+        nlen[k] = llen[old]
+        st = lstart[old]
+        for q in range(llen[old]):
+            npool_[o + q] = pool[st + q]
+        o += llen[old]
+    for i in range(hsize):
+        hl[i] = np.int32(np.searchsorted(live, np.int64(hl[i])))
+    return npool_, o, nstart, nlen, hsize
+
+
+@njit(cache=True, nogil=True)
+def _recount(keys_rc, sym, wstart, wlen, wcnt, nw):
+    """Exact counts of the given pairs over all words: for pairs that a merge reusing an existing
+    token id recreated after they had been forgotten below theta (their old occurrences are back)."""
+    bits = np.int64(4)
+    while (np.int64(1) << bits) < 2 * keys_rc.shape[0] + 2:
+        bits += 1
+    keys = np.full(np.int64(1) << bits, _EMPTY, dtype=np.int64)
+    vals = np.empty(np.int64(1) << bits, dtype=np.int64)
+    mask = (np.int64(1) << bits) - 1
+    for k in range(keys_rc.shape[0]):
+        s = _slot(keys_rc[k], np.uint64(64 - bits))
+        while keys[s] != _EMPTY and keys[s] != keys_rc[k]:
+            s = (s + 1) & mask
+        keys[s] = keys_rc[k]
+        vals[s] = k
+    out = np.zeros(keys_rc.shape[0], dtype=np.int64)
+    for w in range(nw):
+        st = wstart[w]
+        for i in range(st, st + wlen[w] - 1):
+            k = _lookup(keys, vals, bits, (np.int64(sym[i]) << 32) | np.int64(sym[i + 1]), np.int64(-1))
+            if k >= 0:
+                out[k] += wcnt[w]
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -289,11 +390,21 @@ def bpe_train_kernel(
     max_len,  # max token length in bytes
     max_words,  # > 0: skip a merge whose token has more space-separated words (SuperBPE stage 2)
     no_colon_space,  # 1: skip a merge whose token contains ": " (SuperBPE stage 2)
+    prune,  # > 0: forget pairs below theta = max(2, c_M // prune) (see below); 0: keep every pair
     progress,  # int64[2]: merges done, vocab size (read by another thread)
     stop,  # int64[1]: set to 1 by another thread to stop early
 ):
+    """Returns the merges, the token table, the words' final lengths and
+    stats = [theta, smallest merged count, 1 if the heap ran out before the target, recounts].
+
+    Pruning (stage 2, where most pairs occur once or twice in unique lines): with c_M the count of the
+    M-th most frequent initial pair (M merges to make), pairs whose count is below theta get no
+    position list or heap entry and are dropped from the pair table. Counts only fall, except for
+    pairs made by a merge that reuses an existing token id, which are recounted exactly. So if every
+    merge taken has a count >= theta, no forgotten pair could have been chosen and the merges are the
+    same as without pruning; the caller checks that in `stats` and reruns unpruned otherwise."""
     nw = woff.shape[0] - 1
-    wstart = woff[:-1].copy()
+    wstart = woff  # word w starts at woff[w] for good: merges shorten words in place
     wlen = np.empty(nw, dtype=np.int64)
     for w in range(nw):
         wlen[w] = woff[w + 1] - woff[w]
@@ -309,16 +420,13 @@ def bpe_train_kernel(
     pb = np.empty(1 << 16, dtype=np.int32)
     pcount = np.zeros(1 << 16, dtype=np.int64)
     npairs = 0
+    hc = np.empty(1 << 16, dtype=np.int64)
+    hp = np.empty(1 << 16, dtype=np.int32)
+    hl = np.empty(1 << 16, dtype=np.int32)
+    hsize = 0
+    stats = np.zeros(4, dtype=np.int64)
 
-    # --- step buffer of (pair << 32 | word) for positions: exact size for the initial pass ----
-    total_pairs = 0
-    for w in range(nw):
-        if wlen[w] > 1:
-            total_pairs += wlen[w] - 1
-    buf = np.empty(max(total_pairs, 16), dtype=np.int64)
-    nbuf = 0
-
-    # initial pair counts and positions
+    # initial pair counts
     for w in range(nw):
         st = wstart[w]
         c = wcnt[w]
@@ -330,10 +438,36 @@ def bpe_train_kernel(
             key = (np.int64(a) << 32) | np.int64(b)
             pid, pkeys, pvals, pbits, pa, pb, pcount, npairs = _pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs)
             pcount[pid] += c
-            if nbuf >= buf.shape[0]:
-                buf = _grow(buf, nbuf + 1)
-            buf[nbuf] = (np.int64(pid) << 32) | np.int64(w)
-            nbuf += 1
+
+    theta = np.int64(0)
+    if prune > 0 and npairs > 0:
+        m = max(vocab_target - ntok, 1)
+        srt = np.sort(pcount[:npairs])
+        theta = max(np.int64(2), srt[max(npairs - m, 0)] // prune)
+        srt = np.empty(0, dtype=np.int64)
+        npairs, pkeys, pvals, pbits = _compact_pairs(pa, pb, pcount, npairs, hp, 0, theta)
+    stats[0] = theta
+    min_push = max(theta, np.int64(1))
+
+    # positions of the pairs that get lists: (pair << 32 | word) keys, sized exactly
+    nbuf = 0
+    for w in range(nw):
+        st = wstart[w]
+        for i in range(st, st + wlen[w] - 1):
+            key = (np.int64(sym[i]) << 32) | np.int64(sym[i + 1])
+            pid = _lookup(pkeys, pvals, pbits, key, np.int32(-1))
+            if pid >= 0 and pcount[pid] >= min_push:
+                nbuf += 1
+    buf = np.empty(max(nbuf, 16), dtype=np.int64)
+    nbuf = 0
+    for w in range(nw):
+        st = wstart[w]
+        for i in range(st, st + wlen[w] - 1):
+            key = (np.int64(sym[i]) << 32) | np.int64(sym[i + 1])
+            pid = _lookup(pkeys, pvals, pbits, key, np.int32(-1))
+            if pid >= 0 and pcount[pid] >= min_push:
+                buf[nbuf] = (np.int64(pid) << 32) | np.int64(w)
+                nbuf += 1
 
     # position lists: pool of word ids, each list a contiguous segment
     pool = np.empty(max(nbuf, 16), dtype=np.int32)
@@ -341,14 +475,10 @@ def bpe_train_kernel(
     lstart = np.empty(1 << 16, dtype=np.int64)
     llen = np.empty(1 << 16, dtype=np.int64)
     nlists = 0
-    hc = np.empty(1 << 16, dtype=np.int64)
-    hp = np.empty(1 << 16, dtype=np.int32)
-    hl = np.empty(1 << 16, dtype=np.int32)
-    hsize = 0
 
     # group initial positions by pair (sorted in place: no second copy of the biggest array)
     pool, npool, lstart, llen, nlists, hc, hp, hl, hsize = _add_lists(
-        buf[:nbuf], pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb
+        buf[:nbuf], pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb, min_push
     )
     buf = np.empty(1 << 16, dtype=np.int64)  # per-step changes are small: release the initial buffer
     # trim the doubling slack of the initial pass (up to half of each array): later growth is small
@@ -361,12 +491,16 @@ def bpe_train_kernel(
     hp = _trim(hp, hsize)
     hl = _trim(hl, hsize)
     pool = _trim(pool, npool)
+    live_pairs = npairs
+    live_pool = npool
+    rc = np.empty(64, dtype=np.int64)  # pairs to recount after a merge that reused a token id
 
     # --- merges ----------------------------------------------------------------------------
     m_a = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
     m_b = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
     m_new = np.empty(max(vocab_target - ntok, 16), dtype=np.int32)
     nmerges = 0
+    min_merged = np.int64(-1)
 
     while ntok < vocab_target and hsize > 0:
         if stop[0] != 0:
@@ -378,7 +512,7 @@ def bpe_train_kernel(
         hsize -= 1
         cur = pcount[pid]
         if c0 != cur:
-            if cur > 0:
+            if cur >= min_push:
                 _heap_push(hc, hp, hl, hsize, cur, pid, lid, pa, pb)
                 hsize += 1
             continue
@@ -391,7 +525,11 @@ def bpe_train_kernel(
         t_data, base, nl = _concat(t_data, t_off, t_len, ntok, a, b)
         if (max_words > 0 or no_colon_space != 0) and _rejected(t_data, base, nl, max_words, no_colon_space):
             continue  # dropped like the SuperBPE reference: later entries for this pair are tried again
+        ntok_before = ntok
         new, ntok = _intern(t_data, t_off, t_len, th, th_mask, ntok, base, nl)
+        reused = ntok == ntok_before
+        if min_merged < 0 or cur < min_merged:
+            min_merged = cur
 
         if nmerges >= m_a.shape[0]:
             m_a = _grow(m_a, nmerges + 1)
@@ -404,6 +542,7 @@ def bpe_train_kernel(
 
         # apply to the words of this entry's position list, collecting count changes
         nbuf = 0
+        nrc = 0
         ls = lstart[lid]
         for q in range(ls, ls + llen[lid]):
             w = pool[q]
@@ -429,6 +568,26 @@ def bpe_train_kernel(
                             k_minus = (np.int64(b) << 32) | np.int64(y)
                             k_plus = (np.int64(new) << 32) | np.int64(y)
                             ok = nl + t_len[y] <= max_len
+                        if theta > 0:
+                            # forgotten pairs are not tracked; a recreated one is recounted below
+                            p2 = _lookup(pkeys, pvals, pbits, k_minus, np.int32(-1))
+                            if p2 >= 0:
+                                pcount[p2] -= c
+                            if not ok:
+                                continue
+                            if reused and _lookup(pkeys, pvals, pbits, k_plus, np.int32(-1)) < 0:
+                                rc = _grow(rc, nrc + 1)
+                                rc[nrc] = k_plus
+                                nrc += 1
+                            p2, pkeys, pvals, pbits, pa, pb, pcount, npairs = _pair_id(
+                                k_plus, pkeys, pvals, pbits, pa, pb, pcount, npairs
+                            )
+                            pcount[p2] += c
+                            if nbuf >= buf.shape[0]:
+                                buf = _grow(buf, nbuf + 1)
+                            buf[nbuf] = (np.int64(p2) << 32) | np.int64(w)
+                            nbuf += 1
+                            continue
                         for sign in range(2):
                             if sign == 0:
                                 key = k_minus
@@ -456,17 +615,34 @@ def bpe_train_kernel(
                     r += 1
             wlen[w] = o - st
 
+        if nrc > 0:
+            counts_rc = _recount(rc[:nrc], sym, wstart, wlen, wcnt, nw)
+            for k in range(nrc):
+                pcount[_lookup(pkeys, pvals, pbits, rc[k], np.int32(-1))] = counts_rc[k]
+            stats[3] += 1
+
         # new entries for the pairs this step created (HF: where_to_update, then drained)
         if nbuf > 0:
             pool, npool, lstart, llen, nlists, hc, hp, hl, hsize = _add_lists(
-                buf[:nbuf], pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb
+                buf[:nbuf], pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb, min_push
             )
+        if theta > 0 and (npairs > 2 * live_pairs + 65536 or npool > 2 * live_pool + (1 << 20)):
+            npairs, pkeys, pvals, pbits = _compact_pairs(pa, pb, pcount, npairs, hp, hsize, theta)
+            pool, npool, lstart, llen, nlists = _compact_lists(pool, lstart, llen, hl, hsize)
+            pa = _trim(pa, npairs)
+            pb = _trim(pb, npairs)
+            pcount = _trim(pcount, npairs)
+            live_pairs = npairs
+            live_pool = npool
         progress[0] = nmerges
         progress[1] = ntok
 
+    stats[1] = min_merged
+    if ntok < vocab_target and stop[0] == 0:
+        stats[2] = 1
     progress[0] = nmerges
     progress[1] = ntok
-    return m_a[:nmerges].copy(), m_b[:nmerges].copy(), m_new[:nmerges].copy(), t_data[: t_off[ntok]].copy(), t_off[: ntok + 1].copy(), wlen
+    return m_a[:nmerges].copy(), m_b[:nmerges].copy(), m_new[:nmerges].copy(), t_data[: t_off[ntok]].copy(), t_off[: ntok + 1].copy(), wlen, stats
 
 
 # --- BPE encoding of words with a ranked merge list (replaying a base tokenizer's merges) ---------

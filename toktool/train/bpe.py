@@ -241,7 +241,7 @@ def _warm_up(kernel) -> None:
     kernel(
         sym, np.array([0, 2, 4], dtype=np.int64), np.array([2, 1], dtype=np.int64),
         np.array([0, 1], dtype=np.uint8), np.array([0, 1, 2], dtype=np.int64),
-        np.int64(3), np.int64(0), UNLIMITED, np.int64(0), np.int64(0), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64),
+        np.int64(3), np.int64(0), UNLIMITED, np.int64(0), np.int64(0), np.int64(0), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64),
     )
 
 
@@ -252,7 +252,8 @@ class LoopResult:
     m_new: np.ndarray
     t_data: np.ndarray  # bytes of every token (initial ones first), concatenated
     t_off: np.ndarray
-    wlen: np.ndarray  # final length of each word (its symbols are in the `sym` array passed in)
+    wlen: np.ndarray  # final length of each word
+    stats: np.ndarray  # theta, smallest merged count, heap ran out, recounts (see the kernel)
     timings: dict
 
 
@@ -269,32 +270,42 @@ def run_merge_loop(
     no_colon_space: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     poll_interval: float = 0.1,
+    prune: int = 0,
 ) -> LoopResult:
     """The merge loop on any starting point: words as symbol ids into an initial token table (bytes),
     merged until the table holds `target` tokens. Plain BPE starts from the 256 bytes; extending a
-    tokenizer (SuperBPE stage 2, --base) starts from its vocabulary and its encodings of the words."""
-    args = (
-        sym,
-        woff,
-        wcnt,
-        tok_data,
-        tok_off,
-        np.int64(target),
-        np.int64(min_frequency),
-        UNLIMITED if max_token_length is None else np.int64(max_token_length),
-        np.int64(max_words),
-        np.int64(1 if no_colon_space else 0),
-    )
+    tokenizer (SuperBPE stage 2, --base) starts from its vocabulary and its encodings of the words.
+
+    `prune` > 0 lets the kernel forget rare pairs (stage 2's memory); when its own check says that
+    could have changed a merge (a merged count fell below its threshold, or the heap ran out), the
+    loop is run again without pruning, so the merges never depend on it. `sym` is modified in place
+    (as the merged words) only on the JIT path without pruning."""
 
     def report(progress: np.ndarray) -> None:
         if on_progress:
             on_progress(int(progress[0]), int(progress[1]))
 
+    def args(p: int, words: np.ndarray) -> tuple:
+        return (
+            words,
+            woff,
+            wcnt,
+            tok_data,
+            tok_off,
+            np.int64(target),
+            np.int64(min_frequency),
+            UNLIMITED if max_token_length is None else np.int64(max_token_length),
+            np.int64(max_words),
+            np.int64(1 if no_colon_space else 0),
+            np.int64(p),
+        )
+
     aot = load_aot()
     if aot is not None:
         timings: dict = {"kernel": "aot"}
-        t1 = time.perf_counter()
-        out = _run_in_child(aot.bpe_train_kernel, args, report, poll_interval)
+
+        def run(p: int):  # in a forked child: the parent's `sym` is never written
+            return _run_in_child(aot.bpe_train_kernel, args(p, sym), report, poll_interval)
     else:
         t0 = time.perf_counter()
         from ._bpe_kernel import bpe_train_kernel  # numba import: only when training
@@ -303,8 +314,18 @@ def run_merge_loop(
         t0 = time.perf_counter()
         _warm_up(bpe_train_kernel)  # compile, or load from numba's cache, outside the timed loop
         timings = {"kernel": "jit", "numba_import_s": round(t_import, 3), "numba_compile_s": round(time.perf_counter() - t0, 3)}
-        t1 = time.perf_counter()
-        out = _run_in_thread(bpe_train_kernel, args, report, poll_interval)
+
+        def run(p: int):
+            return _run_in_thread(bpe_train_kernel, args(p, sym.copy() if p > 0 else sym), report, poll_interval)
+
+    t1 = time.perf_counter()
+    out = run(prune)
+    stats = out[-1]
+    if prune > 0:
+        timings["prune_theta"] = int(stats[0])
+        if stats[2] != 0 or (stats[1] >= 0 and stats[1] < stats[0]):
+            timings["prune_rerun"] = True  # the check failed: same loop, every pair kept
+            out = run(0)
     timings["merge_s"] = round(time.perf_counter() - t1, 3)
     return LoopResult(*out, timings=timings)
 

@@ -23,8 +23,8 @@ KERNEL_SRCS = (KERNEL_SRC, HERE / "_parity_kernel.py", HERE / "_split_kernel.py"
 HASH_FILE = HERE / "_bpe_aot.sha256"
 MODULE = "_bpe_aot"
 SIGNATURE = (
-    "Tuple((i4[::1], i4[::1], i4[::1], u1[::1], i8[::1], i8[::1]))"
-    "(i4[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8, i8, i8, i8, i8, i8[::1], i8[::1])"
+    "Tuple((i4[::1], i4[::1], i4[::1], u1[::1], i8[::1], i8[::1], i8[::1]))"
+    "(i4[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8, i8, i8, i8, i8, i8, i8[::1], i8[::1])"
 )
 
 ENCODE_SIGNATURE = "Tuple((i4[::1], i8[::1]))(u1[::1], i8[::1], i4[::1], i4[::1], i4[::1], i4[::1])"

@@ -26,6 +26,11 @@ from .bpe import dedupe_merges, encode_words_parallel, run_merge_loop, table_byt
 
 _BYTE_CHARS = frozenset(CHAR_TO_BYTE)
 _ENCODE_BATCH = 1 << 16
+# Extension words are whole lines (stage 2) or words already merged by the base: most of their pairs
+# are rare. The loop forgets pairs below max(2, c_M / 16), c_M being the count of the M-th most
+# frequent initial pair for M merges to make (on the bench corpus: theta 7 while the last merge
+# still has a count of 74), and checks afterwards that this changed nothing (bpe.run_merge_loop).
+PRUNE = 16
 
 
 @dataclass
@@ -184,10 +189,16 @@ def extend(
     max_words: int = 0,
     no_colon_space: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    release_words: bool = False,
 ) -> Extension:
+    """`release_words`: the words' bytes are dropped from `wc` once encoded (stage 2 holds a copy of
+    the corpus's unique lines there; the merge loop needs only their token ids)."""
     if vocab_size <= base.size:
         raise ToktoolError(f"--vocab-size {vocab_size} must be larger than the base's {base.size} tokens ({base.where})")
     sym, woff, wcnt = encode_words(base, wc)
+    train_bytes = wc.total_bytes
+    if release_words:
+        wc.data = np.empty(0, dtype=np.uint8)
     data = b"".join(t or b"" for t in base.tokens)
     tok_off = np.zeros(base.size + 1, dtype=np.int64)
     np.cumsum([len(t or b"") for t in base.tokens], out=tok_off[1:])
@@ -203,6 +214,7 @@ def extend(
         max_words=max_words,
         no_colon_space=no_colon_space,
         on_progress=on_progress,
+        prune=PRUNE,
     )
     new_tokens = table_bytes(loop.t_data, loop.t_off)[base.size :]
     raw = list(zip(loop.m_a.tolist(), loop.m_b.tolist()))
@@ -211,7 +223,7 @@ def extend(
         new_merges=dedupe_merges(raw),
         merge_steps=len(raw),
         train_tokens=int((loop.wlen * wcnt).sum()),
-        train_bytes=wc.total_bytes,
+        train_bytes=train_bytes,
         timings=loop.timings,
     )
 

@@ -105,6 +105,7 @@ def run_stage2(
         max_words=opts.max_words if superword else 0,
         no_colon_space=superword and not opts.allow_colon_space,
         on_progress=on_merge,
+        release_words=True,
     )
     info = {
         "pretokenizer": preset,
