@@ -107,6 +107,56 @@ def test_stage2_scanner_counts_equal_the_regex(texts):
     assert keys == sorted(keys)
 
 
+def test_piece_sort_and_merge_of_sorted_runs():
+    """Byte order as Python's, including NUL bytes and prefixes that an 8-byte key cannot tell apart;
+    merging processes' sorted runs sums equal pieces."""
+    from collections import Counter
+
+    from toktool.piececount import _kernels, merge_parts
+
+    _, _, sort, _ = _kernels()
+    rng = np.random.default_rng(7)
+    pieces = [
+        b"ab",
+        b"ab\0",
+        b"ab\0\0",
+        b"a",
+        b"",
+        b"\0",
+        b"abcdefgh",
+        b"abcdefgh\0",
+        b"abcdefghi",
+        b"abcdefgha",
+        b"\xff" * 9,
+        b"\xff" * 8,
+    ]
+    pieces += list(
+        {bytes(rng.integers(0, 4, rng.integers(0, 12)).astype(np.uint8)) for _ in range(3000)} - set(pieces)
+    )
+
+    def flat(ps):
+        offsets = np.zeros(len(ps) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in ps], out=offsets[1:])
+        return np.frombuffer(b"".join(ps), dtype=np.uint8).copy(), offsets
+
+    data, offsets = flat(pieces)
+    order = sort(data, offsets, np.int64(len(pieces)))
+    assert [pieces[i] for i in order] == sorted(pieces)
+
+    runs, total = [], Counter()
+    for _ in range(3):
+        part = Counter({p: int(rng.integers(1, 5)) for p in pieces if rng.random() < 0.5})
+        total += part
+        keys = sorted(part)
+        d, o = flat(keys)
+        runs.append((d, o, np.array([part[p] for p in keys], dtype=np.int64)))
+    got = merge_parts(runs)
+    assert [
+        got.data[got.offsets[i] : got.offsets[i + 1]].tobytes() for i in range(len(got.counts))
+    ] == sorted(total)
+    assert got.counts.tolist() == [total[p] for p in sorted(total)]
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_stage2_counts_on_real_text_equal_the_regex(workers):
     from toktool.pretokenize import count_plain, count_words
@@ -124,6 +174,40 @@ def test_numba_replay_equals_tokenizers_bpe(sb, base, train_files):
     s1, w1, c1 = encode_words(b, wc)
     s2, w2, c2 = encode_words_hf(b, wc)
     assert np.array_equal(w1, w2) and np.array_equal(s1, s2) and np.array_equal(c1, c2)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(texts=st.lists(_text(), min_size=1, max_size=30))
+def test_chunked_replay_equals_tokenizers_on_generated_lines(sb, texts):
+    """The encoder cuts words where no merge can join two bytes and encodes each distinct chunk once;
+    with the SuperBPE tokenizer as base (merges across spaces, so few cuts) and with our BPE (cuts at
+    every space) it must still equal `tokenizers` on any text."""
+    from collections import Counter
+
+    from toktool.counts import WordCounts
+
+    words = Counter(t for t in texts if t)
+    if not words:
+        return
+    wc = WordCounts.from_mapping(words, "superbpe", [], {})
+    for name in ("super", "bpe"):
+        b = load_base(sb[name])
+        s1, w1, _ = encode_words(b, wc)
+        s2, w2, _ = encode_words_hf(b, wc)
+        assert np.array_equal(w1, w2) and np.array_equal(s1, s2)
+
+
+def test_cut_table_marks_exactly_the_unjoinable_byte_pairs(sb):
+    from toktool.train.extend import cut_table
+
+    b = load_base(sb["bpe"])
+    index = {s: i for i, s in enumerate(b.strings) if s is not None}
+    m_a = np.array([index[x] for x, _ in b.merges], dtype=np.int32)
+    m_b = np.array([index[y] for _, y in b.merges], dtype=np.int32)
+    joinable = {(b.tokens[x][-1], b.tokens[y][0]) for x, y in zip(m_a, m_b)}
+    cut = cut_table(b, m_a, m_b)
+    assert {(k >> 8, k & 255) for k in np.flatnonzero(cut == 0)} == joinable
+    assert cut[ord("e") << 8 | ord(" ")] == 1  # o200k never joins a letter to the space after it
 
 
 def test_kernel_filters_equal_the_twin(sb):

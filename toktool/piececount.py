@@ -1,8 +1,8 @@
 """Counting SuperBPE stage-2 pieces without regex or dicts (see train/_split_kernel.py for the why).
 
 A PieceCounter lives in each counting process: batches of texts go in as UTF-8, unique pieces and
-their counts accumulate in flat arrays, and the processes' tables are summed in the parent and put in
-byte order, which is the order WordCounts keeps. Results are equal to counting `regex` findall pieces
+their counts accumulate in flat arrays; each process puts its table in byte order (the order
+WordCounts keeps) and the parent merges the sorted runs, summing the counts of equal pieces. Results are equal to counting `regex` findall pieces
 of SUPERBPE_PATTERN with a Counter (tested), whatever the number of processes.
 """
 
@@ -41,10 +41,10 @@ def _kernels():
 
     aot = load_aot()
     if aot is not None:
-        return aot.sb2_count_kernel, aot.sb2_merge_counts_kernel, aot.sb2_sort_pieces_kernel, aot.sb2_gather_kernel
+        return aot.sb2_count_kernel, aot.sb2_merge_sorted_kernel, aot.sb2_sort_pieces_kernel, aot.sb2_gather_kernel
     from .train import _split_kernel as k
 
-    return k.sb2_count_kernel, k.merge_counts_kernel, k.sort_pieces_kernel, k.gather_kernel
+    return k.sb2_count_kernel, k.merge_sorted_kernel, k.sort_pieces_kernel, k.gather_kernel
 
 
 @dataclass
@@ -62,7 +62,7 @@ class PieceCounter:
     def __init__(self, special_tokens: Iterable[str] = ()) -> None:
         from .pretokenize import _special_splitter
 
-        self._count, self._merge, self._sort, self._gather = _kernels()
+        self._count, _, self._sort, self._gather = _kernels()
         self._table = class_table()
         specials = _special_splitter(special_tokens)
         self._split_specials = specials.split if specials is not None else None
@@ -86,18 +86,6 @@ class PieceCounter:
             buf, seg, self._table, self._slots, self._hash, self._off, self._cnt, self._data, self._state
         )
 
-    def add_counts(self, data: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> None:
-        if counts.shape[0] == 0:
-            return
-        self._slots, self._hash, self._off, self._cnt, self._data = self._merge(
-            data, offsets, counts, self._slots, self._hash, self._off, self._cnt, self._data, self._state
-        )
-
-    def raw(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(data, offsets, counts) in insertion order, trimmed: what a worker sends to the parent."""
-        n, nd = int(self._state[0]), int(self._state[1])
-        return self._data[:nd].copy(), self._off[: n + 1].copy(), self._cnt[:n].copy()
-
     def sorted(self) -> SortedCounts:
         """The pieces and counts in byte order."""
         n, nd = int(self._state[0]), int(self._state[1])
@@ -106,6 +94,22 @@ class PieceCounter:
         out, out_off = self._gather(data, off, order)
         return SortedCounts(out, out_off, self._cnt[:n][order])
 
+    def sorted_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`sorted()` as plain arrays, the table released: what a worker sends to the parent."""
+        s = self.sorted()
+        self.release()
+        return s.data, s.offsets, s.counts
+
     def release(self) -> None:
         """Drop the table (the caller keeps what `sorted`/`raw` returned)."""
         self._slots = self._hash = self._off = self._cnt = self._data = np.empty(0, dtype=np.uint8)
+
+
+def merge_parts(parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> SortedCounts:
+    """The processes' sorted parts as one SortedCounts: each process sorted its own share in
+    parallel; this only merges sorted runs (equal pieces' counts summed)."""
+    merge = _kernels()[1]
+    data, offsets, counts = parts[0]
+    for d, o, c in parts[1:]:
+        data, offsets, counts = merge(data, offsets, counts, d, o, c)
+    return SortedCounts(data, offsets, counts)

@@ -207,7 +207,7 @@ def _make_counters(presets: list[str], specials: list[str]) -> list:
 
 
 def _part(counter):
-    return counter.part() if isinstance(counter, _RegexCounter) else counter.raw()
+    return counter.part() if isinstance(counter, _RegexCounter) else counter.sorted_parts()
 
 
 def _count_worker(presets: list[str], specials: list[str], inq, outq) -> None:
@@ -294,6 +294,8 @@ def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) ->
     """Count with `workers` processes in all: the parent reads and counts too, taking a batch itself
     whenever the helpers' queue is full. One process fewer than workers means one less copy of the
     interpreter in memory; sums do not depend on who counted what, so results stay identical."""
+    from .piececount import merge_parts
+
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     local = _make_counters(presets, specials)  # before forking: the helpers inherit tables and code
     inq = ctx.Queue(maxsize=2 * (workers - 1))
@@ -312,19 +314,16 @@ def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) ->
                 on_batch()
         for _ in procs:
             inq.put(None)
-        parts: list[list] = [[c.part()] if isinstance(c, _RegexCounter) else [] for c in local]
+        parts: list[list] = [[_part(c)] for c in local]  # while the helpers finish theirs
         for _ in procs:
             status, payload = outq.get()
             if status != "ok":
                 raise RuntimeError(f"counting worker failed: {payload}")
             for k, part in enumerate(payload):
-                if isinstance(local[k], _RegexCounter):
-                    parts[k].append(part)
-                else:
-                    local[k].add_counts(*part)
+                parts[k].append(part)
         for p in procs:
             p.join()
-        return [parts[k] if isinstance(c, _RegexCounter) else c.sorted() for k, c in enumerate(local)]
+        return [parts[k] if isinstance(c, _RegexCounter) else merge_parts(parts[k]) for k, c in enumerate(local)]
     finally:
         for p in procs:
             if p.is_alive():

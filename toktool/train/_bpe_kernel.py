@@ -449,38 +449,53 @@ def bpe_train_kernel(
     stats[0] = theta
     min_push = max(theta, np.int64(1))
 
-    # positions of the pairs that get lists: (pair << 32 | word) keys, sized exactly
-    nbuf = 0
+    # position lists (the distinct words of each pair that gets an entry), laid out by counting:
+    # one pass counts each pair's words, one fills the pool in place. Pair by pair in id order and word
+    # by word, as sorting (pair << 32 | word) keys would, without a buffer of every position.
+    lcur = np.zeros(npairs, dtype=np.int64)
+    lastw = np.full(npairs, -1, dtype=np.int64)
     for w in range(nw):
         st = wstart[w]
         for i in range(st, st + wlen[w] - 1):
             key = (np.int64(sym[i]) << 32) | np.int64(sym[i + 1])
             pid = _lookup(pkeys, pvals, pbits, key, np.int32(-1))
-            if pid >= 0 and pcount[pid] >= min_push:
-                nbuf += 1
-    buf = np.empty(max(nbuf, 16), dtype=np.int64)
-    nbuf = 0
-    for w in range(nw):
-        st = wstart[w]
-        for i in range(st, st + wlen[w] - 1):
-            key = (np.int64(sym[i]) << 32) | np.int64(sym[i + 1])
-            pid = _lookup(pkeys, pvals, pbits, key, np.int32(-1))
-            if pid >= 0 and pcount[pid] >= min_push:
-                buf[nbuf] = (np.int64(pid) << 32) | np.int64(w)
-                nbuf += 1
-
-    # position lists: pool of word ids, each list a contiguous segment
-    pool = np.empty(max(nbuf, 16), dtype=np.int32)
-    npool = 0
-    lstart = np.empty(1 << 16, dtype=np.int64)
-    llen = np.empty(1 << 16, dtype=np.int64)
+            if pid >= 0 and pcount[pid] >= min_push and lastw[pid] != w:
+                lastw[pid] = w
+                lcur[pid] += 1
     nlists = 0
-
-    # group initial positions by pair (sorted in place: no second copy of the biggest array)
-    pool, npool, lstart, llen, nlists, hc, hp, hl, hsize = _add_lists(
-        buf[:nbuf], pool, npool, lstart, llen, nlists, hc, hp, hl, hsize, pcount, pa, pb, min_push
-    )
-    buf = np.empty(1 << 16, dtype=np.int64)  # per-step changes are small: release the initial buffer
+    for p in range(npairs):
+        if lcur[p] > 0:
+            nlists += 1
+    lstart = np.empty(max(nlists, 16), dtype=np.int64)
+    llen = np.empty(max(nlists, 16), dtype=np.int64)
+    hc = _grow(hc, nlists)
+    hp = _grow(hp, nlists)
+    hl = _grow(hl, nlists)
+    npool = 0
+    nlists = 0
+    for p in range(npairs):
+        if lcur[p] > 0:
+            lstart[nlists] = npool
+            llen[nlists] = lcur[p]
+            _heap_push(hc, hp, hl, hsize, pcount[p], np.int32(p), np.int32(nlists), pa, pb)
+            hsize += 1
+            nlists += 1
+            npool += lcur[p]
+            lcur[p] = npool - lcur[p]  # now the pair's write position in the pool
+            lastw[p] = -1
+    pool = np.empty(max(npool, 16), dtype=np.int32)
+    for w in range(nw):
+        st = wstart[w]
+        for i in range(st, st + wlen[w] - 1):
+            key = (np.int64(sym[i]) << 32) | np.int64(sym[i + 1])
+            pid = _lookup(pkeys, pvals, pbits, key, np.int32(-1))
+            if pid >= 0 and pcount[pid] >= min_push and lastw[pid] != w:
+                lastw[pid] = w
+                pool[lcur[pid]] = np.int32(w)
+                lcur[pid] += 1
+    lcur = np.empty(0, dtype=np.int64)
+    lastw = np.empty(0, dtype=np.int64)
+    buf = np.empty(1 << 16, dtype=np.int64)  # per-step changes (pair << 32 | word keys) are small
     # trim the doubling slack of the initial pass (up to half of each array): later growth is small
     pa = _trim(pa, npairs)
     pb = _trim(pb, npairs)
@@ -685,6 +700,92 @@ def _qpush(qr, qp, qn, qs, r, pos, new):
 
 
 @njit(cache=True, nogil=True)
+def _encode_span(data, st, n, byte_ids, keys, vals, bits, ids, nxt, prv, qr, qp, qn):
+    """One word (or chunk) data[st:st+n] by `tokenizers`' BPE model (word.rs `merge_all`): a queue of
+    candidate merges ordered by rank, then position; an entry is stale when the pair now at its
+    position maps to another result. The result is left in `ids`, linked by `nxt` from 0."""
+    for i in range(n):
+        ids[i] = byte_ids[data[st + i]]
+        prv[i] = i - 1
+        nxt[i] = i + 1 if i + 1 < n else -1
+    qs = 0
+    for i in range(n - 1):
+        v = _lookup(keys, vals, bits, (np.int64(ids[i]) << 32) | np.int64(ids[i + 1]), np.int64(-1))
+        if v >= 0:
+            qs = _qpush(qr, qp, qn, qs, v >> 32, i, v & 0xFFFFFFFF)
+    while qs > 0:
+        pos = qp[0]
+        new = qn[0]
+        qs -= 1
+        qr[0] = qr[qs]
+        qp[0] = qp[qs]
+        qn[0] = qn[qs]
+        k = 0
+        while True:
+            left = 2 * k + 1
+            if left >= qs:
+                break
+            best = left
+            if left + 1 < qs and _qless(qr[left + 1], qp[left + 1], qr[left], qp[left]):
+                best = left + 1
+            if _qless(qr[best], qp[best], qr[k], qp[k]):
+                qr[k], qr[best] = qr[best], qr[k]
+                qp[k], qp[best] = qp[best], qp[k]
+                qn[k], qn[best] = qn[best], qn[k]
+                k = best
+            else:
+                break
+        if ids[pos] < 0:
+            continue
+        j = nxt[pos]
+        if j < 0:
+            continue
+        v = _lookup(keys, vals, bits, (np.int64(ids[pos]) << 32) | np.int64(ids[j]), np.int64(-1))
+        if v < 0 or (v & 0xFFFFFFFF) != new:
+            continue
+        ids[pos] = np.int32(new)
+        ids[j] = -1
+        nxt[pos] = nxt[j]
+        if nxt[j] >= 0:
+            prv[nxt[j]] = pos
+        for side in range(2):
+            if side == 0:
+                if prv[pos] < 0:
+                    continue
+                at = prv[pos]
+                key = (np.int64(ids[at]) << 32) | np.int64(ids[pos])
+            else:
+                if nxt[pos] < 0:
+                    continue
+                at = pos
+                key = (np.int64(ids[pos]) << 32) | np.int64(ids[nxt[pos]])
+            v = _lookup(keys, vals, bits, key, np.int64(-1))
+            if v >= 0:
+                qs = _qpush(qr, qp, qn, qs, v >> 32, at, v & 0xFFFFFFFF)
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _chunk_end(data, cs, en, cut):
+    """End of the chunk starting at cs: the next position whose byte pair no merge can join."""
+    ce = cs + 1
+    while ce < en and cut[(np.int64(data[ce - 1]) << 8) | np.int64(data[ce])] == 0:
+        ce += 1
+    return ce
+
+
+@njit(cache=True, nogil=True)
+def _chunk_hash(data, cs, ce):
+    h = _FNV_OFFSET
+    for i in range(cs, ce):
+        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+    return h
+
+
+@njit(cache=True, nogil=True)
 def bpe_encode_kernel(
     data,  # uint8: the words' bytes, concatenated
     offsets,  # int64[nw+1]
@@ -692,10 +793,16 @@ def bpe_encode_kernel(
     m_a,  # int32[nm]: merges in rank order (left id, right id, id of the result)
     m_b,
     m_new,
+    cut,  # uint8[65536]: 1 where no merge joins byte x (left) to byte y (right), at x << 8 | y
 ):
-    """Encode every word exactly as `tokenizers`' BPE model does (word.rs `merge_all`): a queue of
-    candidate merges ordered by rank, then position; an entry is stale when the pair now at its
-    position maps to another result. Later duplicates of a pair win, as in HF's merge map."""
+    """Encode every word exactly as `tokenizers`' BPE model does, each distinct chunk once.
+
+    A word is cut where its two bytes are such that no merge has a left side ending in the first and a
+    right side starting with the second: the first token to span such a place would have to come from
+    such a merge, so no token ever does, and the word's encoding is its chunks' encodings in order.
+    With the stage-1 merges of SuperBPE, stage-2 lines fall apart into their words, which repeat: the
+    475k unique lines of the bench corpus hold ~100k distinct chunks. Later duplicates of a merge pair
+    win, as in HF's merge map."""
     nm = m_a.shape[0]
     bits = np.int64(4)
     while (np.int64(1) << bits) < 2 * nm + 2:
@@ -711,10 +818,77 @@ def bpe_encode_kernel(
         keys[s] = key
         vals[s] = (np.int64(r) << 32) | np.int64(m_new[r])
 
+    # pass 1: the chunks as ids of distinct chunks. A distinct chunk's bytes are copied to `arena`
+    # (1.2 MB for the bench corpus's 20 MB of lines) so that checking a hash hit reads cached memory;
+    # a table entry is (hash, arena offset, length, id).
     nw = offsets.shape[0] - 1
+    tbits = np.int64(12)
+    ent = np.full(np.int64(4) << tbits, -1, dtype=np.int64)
+    arena = np.empty(1 << 16, dtype=np.uint8)
+    na = 0
+    nu = 0
+    occ = np.empty(max(np.int64(16), data.shape[0] // 4), dtype=np.int32)
+    nocc = 0
+    coff = np.zeros(nw + 1, dtype=np.int64)  # word w's chunks are occ[coff[w]:coff[w + 1]]
     longest = 1
     for w in range(nw):
-        longest = max(longest, offsets[w + 1] - offsets[w])
+        en = offsets[w + 1]
+        cs = offsets[w]
+        while cs < en:
+            ce = _chunk_end(data, cs, en, cut)
+            n = ce - cs
+            h = np.int64(_chunk_hash(data, cs, ce))
+            tmask = (np.int64(1) << tbits) - 1
+            s = _slot(h, np.uint64(64 - tbits))
+            while ent[4 * s + 3] >= 0:
+                if ent[4 * s] == h and ent[4 * s + 2] == n:
+                    st = ent[4 * s + 1]
+                    same = True
+                    for i in range(n):
+                        if arena[st + i] != data[cs + i]:
+                            same = False
+                            break
+                    if same:
+                        break
+                s = (s + 1) & tmask
+            u = ent[4 * s + 3]
+            if u < 0:
+                u = nu
+                arena = _grow(arena, na + n)
+                arena[na : na + n] = data[cs:ce]
+                ent[4 * s] = h
+                ent[4 * s + 1] = na
+                ent[4 * s + 2] = n
+                ent[4 * s + 3] = u
+                na += n
+                nu += 1
+                longest = max(longest, n)
+                if 2 * nu > (np.int64(1) << tbits):
+                    tbits += 1
+                    old = ent
+                    ent = np.full(np.int64(4) << tbits, -1, dtype=np.int64)
+                    tmask = (np.int64(1) << tbits) - 1
+                    for j in range(old.shape[0] // 4):
+                        if old[4 * j + 3] >= 0:
+                            t = _slot(old[4 * j], np.uint64(64 - tbits))
+                            while ent[4 * t + 3] >= 0:
+                                t = (t + 1) & tmask
+                            ent[4 * t : 4 * t + 4] = old[4 * j : 4 * j + 4]
+            if nocc == occ.shape[0]:
+                occ = _grow(occ, nocc + 1)
+            occ[nocc] = u
+            nocc += 1
+            cs = ce
+        coff[w + 1] = nocc
+    ustart = np.empty(nu, dtype=np.int64)
+    ulen = np.empty(nu, dtype=np.int64)
+    for j in range(ent.shape[0] // 4):
+        if ent[4 * j + 3] >= 0:
+            ustart[ent[4 * j + 3]] = ent[4 * j + 1]
+            ulen[ent[4 * j + 3]] = ent[4 * j + 2]
+    ent = np.empty(0, dtype=np.int64)
+
+    # each distinct chunk encoded once
     ids = np.empty(longest, dtype=np.int32)
     nxt = np.empty(longest, dtype=np.int64)
     prv = np.empty(longest, dtype=np.int64)
@@ -722,76 +896,30 @@ def bpe_encode_kernel(
     qr = np.empty(qcap, dtype=np.int64)
     qp = np.empty(qcap, dtype=np.int64)
     qn = np.empty(qcap, dtype=np.int64)
-    out = np.empty(max(np.int64(16), data.shape[0] // 3), dtype=np.int32)
-    nout = 0
+    uoff = np.zeros(nu + 1, dtype=np.int64)
+    uenc = np.empty(max(np.int64(16), na), dtype=np.int32)
+    for u in range(nu):
+        _encode_span(arena, ustart[u], ulen[u], byte_ids, keys, vals, bits, ids, nxt, prv, qr, qp, qn)
+        k = uoff[u]
+        i = 0
+        while i >= 0:
+            uenc[k] = ids[i]
+            k += 1
+            i = nxt[i]
+        uoff[u + 1] = k
+
+    # the words: their chunks' tokens in order
     woff = np.zeros(nw + 1, dtype=np.int64)
     for w in range(nw):
-        st = offsets[w]
-        n = offsets[w + 1] - st
-        for i in range(n):
-            ids[i] = byte_ids[data[st + i]]
-            prv[i] = i - 1
-            nxt[i] = i + 1 if i + 1 < n else -1
-        qs = 0
-        for i in range(n - 1):
-            v = _lookup(keys, vals, bits, (np.int64(ids[i]) << 32) | np.int64(ids[i + 1]), np.int64(-1))
-            if v >= 0:
-                qs = _qpush(qr, qp, qn, qs, v >> 32, i, v & 0xFFFFFFFF)
-        while qs > 0:
-            pos = qp[0]
-            new = qn[0]
-            qs -= 1
-            qr[0] = qr[qs]
-            qp[0] = qp[qs]
-            qn[0] = qn[qs]
-            k = 0
-            while True:
-                left = 2 * k + 1
-                if left >= qs:
-                    break
-                best = left
-                if left + 1 < qs and _qless(qr[left + 1], qp[left + 1], qr[left], qp[left]):
-                    best = left + 1
-                if _qless(qr[best], qp[best], qr[k], qp[k]):
-                    qr[k], qr[best] = qr[best], qr[k]
-                    qp[k], qp[best] = qp[best], qp[k]
-                    qn[k], qn[best] = qn[best], qn[k]
-                    k = best
-                else:
-                    break
-            if ids[pos] < 0:
-                continue
-            j = nxt[pos]
-            if j < 0:
-                continue
-            v = _lookup(keys, vals, bits, (np.int64(ids[pos]) << 32) | np.int64(ids[j]), np.int64(-1))
-            if v < 0 or (v & 0xFFFFFFFF) != new:
-                continue
-            ids[pos] = np.int32(new)
-            ids[j] = -1
-            nxt[pos] = nxt[j]
-            if nxt[j] >= 0:
-                prv[nxt[j]] = pos
-            for side in range(2):
-                if side == 0:
-                    if prv[pos] < 0:
-                        continue
-                    at = prv[pos]
-                    key = (np.int64(ids[at]) << 32) | np.int64(ids[pos])
-                else:
-                    if nxt[pos] < 0:
-                        continue
-                    at = pos
-                    key = (np.int64(ids[pos]) << 32) | np.int64(ids[nxt[pos]])
-                v = _lookup(keys, vals, bits, key, np.int64(-1))
-                if v >= 0:
-                    qs = _qpush(qr, qp, qn, qs, v >> 32, at, v & 0xFFFFFFFF)
-        if n > 0:
-            out = _grow(out, nout + n)
-            i = 0
-            while i >= 0:
-                out[nout] = ids[i]
-                nout += 1
-                i = nxt[i]
-        woff[w + 1] = nout
-    return out[:nout].copy(), woff
+        n = 0
+        for c in range(coff[w], coff[w + 1]):
+            n += uoff[occ[c] + 1] - uoff[occ[c]]
+        woff[w + 1] = woff[w] + n
+    out = np.empty(woff[nw], dtype=np.int32)
+    k = 0
+    for c in range(nocc):
+        u = occ[c]
+        for i in range(uoff[u], uoff[u + 1]):
+            out[k] = uenc[i]
+            k += 1
+    return out, woff

@@ -217,12 +217,68 @@ def sb2_count_kernel(buf, seg_off, table, slots, p_hash, p_off, p_cnt, p_data, s
     return slots, p_hash, p_off, p_cnt, p_data
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cmp2(d1, o1, i, d2, o2, j):
+    """-1, 0, 1 as bytes(piece i of run 1) is below, equal to, above bytes(piece j of run 2)."""
+    a = o1[i]
+    la = o1[i + 1] - a
+    b = o2[j]
+    lb = o2[j + 1] - b
+    for k in range(min(la, lb)):
+        if d1[a + k] != d2[b + k]:
+            return -1 if d1[a + k] < d2[b + k] else 1
+    if la == lb:
+        return 0
+    return -1 if la < lb else 1
+
+
 @njit(cache=True, nogil=True)
-def merge_counts_kernel(data, offsets, counts, slots, p_hash, p_off, p_cnt, p_data, state):
-    """Add already counted pieces (another process's table) to this table."""
-    for q in range(counts.shape[0]):
-        slots, p_hash, p_off, p_cnt, p_data = _insert(data, offsets[q], offsets[q + 1], counts[q], slots, p_hash, p_off, p_cnt, p_data, state)
-    return slots, p_hash, p_off, p_cnt, p_data
+def merge_sorted_kernel(d1, o1, c1, d2, o2, c2):
+    """Two processes' pieces, each in byte order, as one run in byte order with equal pieces'
+    counts summed. One pass sizes the output exactly, a second fills it."""
+    n1 = c1.shape[0]
+    n2 = c2.shape[0]
+    i = 0
+    j = 0
+    n = 0
+    nb = 0
+    while i < n1 or j < n2:
+        c = -1 if j >= n2 else (1 if i >= n1 else _cmp2(d1, o1, i, d2, o2, j))
+        if c <= 0:
+            nb += o1[i + 1] - o1[i]
+            i += 1
+            if c == 0:
+                j += 1
+        else:
+            nb += o2[j + 1] - o2[j]
+            j += 1
+        n += 1
+    data = np.empty(nb, dtype=np.uint8)
+    off = np.zeros(n + 1, dtype=np.int64)
+    cnt = np.empty(n, dtype=np.int64)
+    i = 0
+    j = 0
+    k = 0
+    while i < n1 or j < n2:
+        c = -1 if j >= n2 else (1 if i >= n1 else _cmp2(d1, o1, i, d2, o2, j))
+        if c <= 0:
+            st = o1[i]
+            ln = o1[i + 1] - st
+            data[off[k] : off[k] + ln] = d1[st : st + ln]
+            cnt[k] = c1[i]
+            i += 1
+            if c == 0:
+                cnt[k] += c2[j]
+                j += 1
+        else:
+            st = o2[j]
+            ln = o2[j + 1] - st
+            data[off[k] : off[k] + ln] = d2[st : st + ln]
+            cnt[k] = c2[j]
+            j += 1
+        off[k + 1] = off[k] + ln
+        k += 1
+    return data, off, cnt
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -240,38 +296,69 @@ def _less(data, off, x, y):
 
 
 @njit(cache=True, nogil=True)
-def sort_pieces_kernel(data, off, n):
-    """Indices of the n pieces in byte order (bottom-up merge sort; pieces are distinct)."""
-    idx = np.arange(n, dtype=np.int64)
-    tmp = np.empty(n, dtype=np.int64)
+def _merge_sort_range(data, off, idx, tmp, lo0, hi0):
+    """idx[lo0:hi0] put in byte order of its pieces (bottom-up merge sort)."""
     width = 1
+    n = hi0 - lo0
+    src, dst = idx, tmp
     while width < n:
-        lo = 0
-        while lo < n:
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
+        lo = lo0
+        while lo < hi0:
+            mid = min(lo + width, hi0)
+            hi = min(lo + 2 * width, hi0)
             i = lo
             j = mid
             k = lo
             while i < mid and j < hi:
-                if _less(data, off, idx[j], idx[i]):
-                    tmp[k] = idx[j]
+                if _less(data, off, src[j], src[i]):
+                    dst[k] = src[j]
                     j += 1
                 else:
-                    tmp[k] = idx[i]
+                    dst[k] = src[i]
                     i += 1
                 k += 1
             while i < mid:
-                tmp[k] = idx[i]
+                dst[k] = src[i]
                 i += 1
                 k += 1
             while j < hi:
-                tmp[k] = idx[j]
+                dst[k] = src[j]
                 j += 1
                 k += 1
             lo = hi
-        idx, tmp = tmp, idx
+        src, dst = dst, src
         width *= 2
+    if src is not idx:
+        idx[lo0:hi0] = src[lo0:hi0]
+
+
+@njit(cache=True, nogil=True)
+def sort_pieces_kernel(data, off, n):
+    """Indices of the n pieces in byte order (pieces are distinct).
+
+    First by their first 8 bytes as one big-endian integer (zero-padded: a smaller key means a
+    smaller piece, so only equal keys need the bytes), then each run of equal keys by comparing
+    bytes: most pieces are told apart by the integer sort, without touching their bytes."""
+    key = np.zeros(n, dtype=np.uint64)
+    for i in range(n):
+        a = off[i]
+        m = min(off[i + 1] - a, 8)
+        k = np.uint64(0)
+        for j in range(8):
+            k = k << np.uint64(8)
+            if j < m:
+                k |= np.uint64(data[a + j])
+        key[i] = k
+    idx = np.argsort(key, kind="mergesort").astype(np.int64)
+    tmp = np.empty(n, dtype=np.int64)
+    lo = 0
+    while lo < n:
+        hi = lo + 1
+        while hi < n and key[idx[hi]] == key[idx[lo]]:
+            hi += 1
+        if hi - lo > 1:
+            _merge_sort_range(data, off, idx, tmp, lo, hi)
+        lo = hi
     return idx
 
 

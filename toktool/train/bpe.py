@@ -90,7 +90,7 @@ def load_aot():
     return module
 
 
-def encode_words_parallel(data, offsets, byte_ids, m_a, m_b, m_new, workers: int | None = None):
+def encode_words_parallel(data, offsets, byte_ids, m_a, m_b, m_new, cut, workers: int | None = None):
     """BPE-encode flat words with the Numba encoder, one contiguous slice of words per core.
 
     The AOT build holds the GIL, so slices run in forked children (results come back through pipes);
@@ -113,7 +113,7 @@ def encode_words_parallel(data, offsets, byte_ids, m_a, m_b, m_new, workers: int
 
     def run(sl):
         off, dat = sl
-        return kernel(np.ascontiguousarray(dat), np.ascontiguousarray(off), byte_ids, m_a, m_b, m_new)
+        return kernel(np.ascontiguousarray(dat), np.ascontiguousarray(off), byte_ids, m_a, m_b, m_new, cut)
 
     if len(slices) == 1:
         results = [run(slices[0])]

@@ -27,7 +27,7 @@ SIGNATURE = (
     "(i4[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8, i8, i8, i8, i8, i8, i8[::1], i8[::1])"
 )
 
-ENCODE_SIGNATURE = "Tuple((i4[::1], i8[::1]))(u1[::1], i8[::1], i4[::1], i4[::1], i4[::1], i4[::1])"
+ENCODE_SIGNATURE = "Tuple((i4[::1], i8[::1]))(u1[::1], i8[::1], i4[::1], i4[::1], i4[::1], i4[::1], u1[::1])"
 
 
 PARITY_SIGNATURE = (
@@ -39,7 +39,7 @@ PARITY_SIGNATURE = (
 _TABLE = "Tuple((i4[::1], u8[::1], i8[::1], i8[::1], u1[::1]))"
 SPLIT_SIGNATURES = {
     "sb2_count_kernel": ("sb2_count_kernel", _TABLE + "(u1[::1], i8[::1], u1[::1], i4[::1], u8[::1], i8[::1], i8[::1], u1[::1], i8[::1])"),
-    "sb2_merge_counts_kernel": ("merge_counts_kernel", _TABLE + "(u1[::1], i8[::1], i8[::1], i4[::1], u8[::1], i8[::1], i8[::1], u1[::1], i8[::1])"),
+    "sb2_merge_sorted_kernel": ("merge_sorted_kernel", "Tuple((u1[::1], i8[::1], i8[::1]))(u1[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8[::1])"),
     "sb2_sort_pieces_kernel": ("sort_pieces_kernel", "i8[::1](u1[::1], i8[::1], i8)"),
     "sb2_gather_kernel": ("gather_kernel", "Tuple((u1[::1], i8[::1]))(u1[::1], i8[::1], i8[::1])"),
 }

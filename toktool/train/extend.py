@@ -151,8 +151,22 @@ def encode_words(base: Base, wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np
     m_a = np.array([index[a] for a, _ in base.merges], dtype=np.int32)
     m_b = np.array([index[b] for _, b in base.merges], dtype=np.int32)
     m_new = np.array([index[a + b] for a, b in base.merges], dtype=np.int32)
-    sym, woff = encode_words_parallel(wc.data, wc.offsets.astype(np.int64, copy=False), byte_ids, m_a, m_b, m_new)
+    sym, woff = encode_words_parallel(wc.data, wc.offsets.astype(np.int64, copy=False), byte_ids, m_a, m_b, m_new, cut_table(base, m_a, m_b))
     return sym, woff, wc.counts.astype(np.int64, copy=True)
+
+
+def cut_table(base: Base, m_a: np.ndarray, m_b: np.ndarray) -> np.ndarray:
+    """cut[x << 8 | y] = 1 where no merge joins a left side ending in byte x to a right side starting
+    with byte y: no token can ever span such a place, so the encoder splits words there and encodes
+    each distinct chunk once (see bpe_encode_kernel)."""
+    last = np.zeros(base.size, dtype=np.int64)
+    first = np.zeros(base.size, dtype=np.int64)
+    for i, t in enumerate(base.tokens):
+        if t:
+            first[i], last[i] = t[0], t[-1]
+    cut = np.ones(1 << 16, dtype=np.uint8)
+    cut[(last[m_a] << 8) | first[m_b]] = 0
+    return cut
 
 
 def encode_words_hf(base: Base, wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
