@@ -236,10 +236,24 @@ def _imports_started(pid: int) -> bool:
     return "_regex" in maps or "numpy" in maps or "rich" in maps
 
 
-@pytest.mark.parametrize("delay", [0.3, 1.0, 2.5])
-def test_ctrl_c_leaves_no_partial_output(tmp_path, delay):
-    """SIGINT during start-up, counting or merging: exit 130, one line, no output, no temp files."""
+def _reading(pid: int, folder: Path) -> bool:
+    """Whether the process has a file of `folder` open (toktool reads one input at a time)."""
+    try:
+        return any(os.readlink(fd).startswith(str(folder) + os.sep) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("phase", ["start-up", "counting", "merging"])
+def test_ctrl_c_leaves_no_partial_output(tmp_path, phase):
+    """SIGINT during start-up, counting or merging: exit 130, one line, no output, no temp files.
+
+    Each phase is waited for by what the process does, not by a fixed time (a faster build or a
+    loaded machine moves the phases): start-up = a C extension of ours is mapped; counting = an
+    input file is open; merging = no input file open for 0.1 s after they were (inputs are read
+    once, one after the other; the merge loop takes most of a second here)."""
     out = tmp_path / "o"
+    last_read: list[float] = []
     proc = subprocess.Popen(
         [sys.executable, "-m", "toktool", "train", str(UDHR), "--vocab-size", "60000", "-o", str(out), "-q", "--workers", "1"],
         stdout=subprocess.PIPE,
@@ -248,15 +262,21 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, delay):
         # then installs no KeyboardInterrupt handler: give the child what a terminal user has
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    if delay < 0.5:
-        # "during start-up": wait until the CLI's imports are under way (a C extension of ours is
-        # mapped), not a fixed time, so a loaded machine cannot make the signal land before
-        # Python runs any of toktool's code
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not _imports_started(proc.pid):
-            time.sleep(0.005)
-    else:
-        time.sleep(delay)  # the whole run takes several seconds longer than the longest delay
+    def counted() -> bool:
+        if _reading(proc.pid, UDHR):
+            last_read[:] = [time.monotonic()]
+            return False
+        return bool(last_read) and time.monotonic() - last_read[0] > 0.1
+
+    reached = {
+        "start-up": lambda: _imports_started(proc.pid),
+        "counting": lambda: _reading(proc.pid, UDHR),
+        "merging": counted,
+    }[phase]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not reached():
+        time.sleep(0.002)
+    assert proc.poll() is None, f"the run ended before {phase}"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err.decode()

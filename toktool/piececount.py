@@ -24,7 +24,8 @@ def class_table() -> np.ndarray:
     """Class of every code point (surrogates included) as the pattern's `regex` sees it."""
     from . import piececlasses as k
 
-    chars = "".join(map(chr, range(0x110000)))
+    # every code point as one string, built without a million 1-char objects (~80 MB for a moment)
+    chars = np.arange(0x110000, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
     table = np.full(0x110000, k.C_P, dtype=np.uint8)
     for pattern, value in ((r"\p{L}+", k.C_L), (r"\p{N}+", k.C_N), (r"\s+", k.C_WS)):
         for m in regex.finditer(pattern, chars):

@@ -210,7 +210,20 @@ def _part(counter):
     return counter.part() if isinstance(counter, _RegexCounter) else counter.sorted_parts()
 
 
-def _count_worker(presets: list[str], specials: list[str], inq, outq) -> None:
+def _parts(counters: list) -> list:
+    """Every counter's part, the scanner's first: its table is sorted and released before a regex
+    Counter is compacted, so the two peaks do not add up."""
+    parts: list = [None] * len(counters)
+    for k in sorted(range(len(counters)), key=lambda k: isinstance(counters[k], _RegexCounter)):
+        parts[k] = _part(counters[k])
+        counters[k] = None
+    return parts
+
+
+def _count_worker(index: int, presets: list[str], specials: list[str], inq, outq, conn) -> None:
+    """Count batches until None, then report: regex counts through the queue (pickled), the
+    scanner's sorted arrays raw through this worker's own pipe, announced by their sizes in the
+    queue message (pickling them would hold two more copies on each side at the peak)."""
     try:
         counters = _make_counters(presets, specials)
         while True:
@@ -219,9 +232,30 @@ def _count_worker(presets: list[str], specials: list[str], inq, outq) -> None:
                 break
             for c in counters:
                 c.add_texts(batch)
-        outq.put(("ok", [_part(c) for c in counters]))
+        parts = _parts(counters)
+        arrays = [a for p in parts if not isinstance(p[0], bytes) for a in p]
+        message = [p if isinstance(p[0], bytes) else [(a.dtype.str, a.shape[0]) for a in p] for p in parts]
+        outq.put(("ok", index, message))
+        del parts
+        for a in arrays:
+            conn.send_bytes(a)
+        conn.close()
     except BaseException as e:  # report instead of hanging the parent
-        outq.put(("error", repr(e)))
+        outq.put(("error", index, repr(e)))
+
+
+def _receive_arrays(conn, specs: list) -> tuple:
+    import numpy as np
+
+    out = []
+    for dtype, n in specs:
+        a = np.empty(n, dtype=np.dtype(dtype))
+        if n:
+            conn.recv_bytes_into(a)
+        else:
+            conn.recv_bytes()
+        out.append(a)
+    return tuple(out)
 
 
 def _compact(c: Counter) -> tuple[bytes, list[int], list[int]]:
@@ -300,7 +334,11 @@ def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) ->
     local = _make_counters(presets, specials)  # before forking: the helpers inherit tables and code
     inq = ctx.Queue(maxsize=2 * (workers - 1))
     outq = ctx.Queue()
-    procs = [ctx.Process(target=_count_worker, args=(presets, specials, inq, outq), daemon=True) for _ in range(workers - 1)]
+    pipes = [ctx.Pipe(duplex=False) for _ in range(workers - 1)]
+    procs = [
+        ctx.Process(target=_count_worker, args=(i, presets, specials, inq, outq, pipes[i][1]), daemon=True)
+        for i in range(workers - 1)
+    ]
     for p in procs:
         p.start()
     try:
@@ -314,18 +352,22 @@ def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) ->
                 on_batch()
         for _ in procs:
             inq.put(None)
-        parts: list[list] = [[_part(c)] for c in local]  # while the helpers finish theirs
+        kinds = [isinstance(c, _RegexCounter) for c in local]
+        parts: list[list] = [[p] for p in _parts(local)]  # while the helpers finish theirs
         for _ in procs:
-            status, payload = outq.get()
+            status, index, payload = outq.get()
             if status != "ok":
                 raise RuntimeError(f"counting worker failed: {payload}")
             for k, part in enumerate(payload):
-                parts[k].append(part)
+                parts[k].append(part if kinds[k] else _receive_arrays(pipes[index][0], part))
         for p in procs:
             p.join()
-        return [parts[k] if isinstance(c, _RegexCounter) else merge_parts(parts[k]) for k, c in enumerate(local)]
+        return [parts[k] if kinds[k] else merge_parts(parts[k]) for k in range(len(kinds))]
     finally:
         for p in procs:
             if p.is_alive():
                 p.terminate()
                 p.join()
+        for r, w in pipes:
+            r.close()
+            w.close()

@@ -10,7 +10,6 @@ tokens are kept as they are; new tokens get the ids after the base's largest.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 from collections.abc import Callable
@@ -37,7 +36,8 @@ PRUNE = 16
 class Base:
     """A byte-level BPE to extend, as its tokenizer.json plus the arrays the merge loop needs."""
 
-    spec: dict
+    spec: dict  # the tokenizer.json without model.vocab and model.merges (held as tokens/strings/merges)
+    spec_json: str  # the whole tokenizer.json, parsed again for the output: its dicts are ~5x larger
     tokens: list[bytes | None]  # by id; None for added/special tokens (never produced by a merge)
     strings: list[str | None]  # the vocab strings by id
     merges: list[tuple[str, str]]
@@ -83,7 +83,8 @@ def detect_preset(spec: dict) -> str | None:
     return None
 
 
-def base_from_spec(spec: dict, where: str, preset: str | None = None) -> Base:
+def base_from_spec(spec_json: str, where: str, preset: str | None = None) -> Base:
+    spec = json.loads(spec_json)
     model = spec.get("model") or {}
     mtype = model.get("type")
     if mtype != "BPE":
@@ -111,7 +112,9 @@ def base_from_spec(spec: dict, where: str, preset: str | None = None) -> Base:
     missing = [b for b in range(256) if bytes([b]) not in singles]
     if missing:
         raise InputError(f"{where}: --base lacks {len(missing)} of the 256 byte tokens; it is not a byte-level BPE")
-    return Base(spec=spec, tokens=tokens, strings=strings, merges=_merge_pairs(model.get("merges") or []), where=where, preset=preset or detect_preset(spec))
+    merges = _merge_pairs(model.get("merges") or [])
+    spec["model"] = {k: v for k, v in model.items() if k not in ("vocab", "merges")}
+    return Base(spec=spec, spec_json=spec_json, tokens=tokens, strings=strings, merges=merges, where=where, preset=preset or detect_preset(spec))
 
 
 def _merge_pairs(merges: list) -> list[tuple[str, str]]:
@@ -135,7 +138,7 @@ def load_base(path: str | Path) -> Base:
             preset = json.loads(info.read_text(encoding="utf-8"))["options"]["pretokenizer"]
         except (ValueError, KeyError, TypeError, OSError):
             preset = None
-    return base_from_spec(json.loads(lt.tokenizer.to_str()), str(p), preset if preset in PRESETS else None)
+    return base_from_spec(lt.tokenizer.to_str(), str(p), preset if preset in PRESETS else None)
 
 
 def encode_words(base: Base, wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,7 +155,7 @@ def encode_words(base: Base, wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np
     m_b = np.array([index[b] for _, b in base.merges], dtype=np.int32)
     m_new = np.array([index[a + b] for a, b in base.merges], dtype=np.int32)
     sym, woff = encode_words_parallel(wc.data, wc.offsets.astype(np.int64, copy=False), byte_ids, m_a, m_b, m_new, cut_table(base, m_a, m_b))
-    return sym, woff, wc.counts.astype(np.int64, copy=True)
+    return sym, woff, wc.counts.astype(np.int64, copy=False)
 
 
 def cut_table(base: Base, m_a: np.ndarray, m_b: np.ndarray) -> np.ndarray:
@@ -191,7 +194,7 @@ def encode_words_hf(base: Base, wc: WordCounts) -> tuple[np.ndarray, np.ndarray,
     sym = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
     woff = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=woff[1:])
-    return sym, woff, wc.counts.astype(np.int64, copy=True)
+    return sym, woff, wc.counts.astype(np.int64, copy=False)
 
 
 def extend(
@@ -205,14 +208,16 @@ def extend(
     on_progress: Callable[[int, int], None] | None = None,
     release_words: bool = False,
 ) -> Extension:
-    """`release_words`: the words' bytes are dropped from `wc` once encoded (stage 2 holds a copy of
-    the corpus's unique lines there; the merge loop needs only their token ids)."""
+    """`release_words`: `wc` is emptied once encoded (stage 2 holds a copy of the corpus's unique
+    lines there; the merge loop needs only their token ids and counts)."""
     if vocab_size <= base.size:
         raise ToktoolError(f"--vocab-size {vocab_size} must be larger than the base's {base.size} tokens ({base.where})")
     sym, woff, wcnt = encode_words(base, wc)
     train_bytes = wc.total_bytes
     if release_words:
         wc.data = np.empty(0, dtype=np.uint8)
+        wc.offsets = np.zeros(1, dtype=np.int64)
+        wc.counts = np.empty(0, dtype=np.int64)
     data = b"".join(t or b"" for t in base.tokens)
     tok_off = np.zeros(base.size + 1, dtype=np.int64)
     np.cumsum([len(t or b"") for t in base.tokens], out=tok_off[1:])
@@ -249,7 +254,7 @@ def extended_tokenizer(base: Base, ext: Extension, preset: str | None = None):
 
     from ..tokenizer_io import byte_level_pre_tokenizer
 
-    spec = copy.deepcopy(base.spec)
+    spec = json.loads(base.spec_json)
     model = spec["model"]
     strings = list(base.strings) + [to_byte_level(t) for t in ext.new_tokens]
     for i in range(base.size, len(strings)):

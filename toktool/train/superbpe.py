@@ -9,7 +9,6 @@ skipping candidates of more than `max_words` words or containing ": " (the refer
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -71,7 +70,7 @@ def drop_long_words(wc: WordCounts, max_bytes: int) -> tuple[WordCounts, int, in
 def stage1_base(result: BPEResult, preset: str) -> Base:
     from ..tokenizer_io import build_tokenizer
 
-    return base_from_spec(json.loads(build_tokenizer(result, preset).to_str()), "stage 1", preset)
+    return base_from_spec(build_tokenizer(result, preset).to_str(), "stage 1", preset)
 
 
 def counts_info(wc: WordCounts) -> dict:
@@ -96,6 +95,7 @@ def run_stage2(
         wc, dropped["pieces"], dropped["bytes"] = drop_long_words(wc, opts.max_line_bytes)
         if len(wc) == 0:
             raise ToktoolError(f"every stage-2 piece is longer than --max-line-bytes {opts.max_line_bytes}")
+    counted = counts_info(wc)
     ext = extend(
         base,
         wc,
@@ -109,7 +109,7 @@ def run_stage2(
     )
     info = {
         "pretokenizer": preset,
-        "counts": counts_info(wc),
+        "counts": counted,
         "dropped_long_pieces": dropped,
         "new_tokens": len(ext.new_tokens),
         "merges": len(ext.new_merges),
