@@ -9,7 +9,7 @@ STAMP := $(VENV)/.toktool-installed
 AOT := toktool/train/_bpe_aot.sha256
 BENCH_DIR := build/bench
 
-.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data udhr clean
+.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data udhr clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,15 @@ bench: bench-train bench-superbpe bench-parity bench-evaluate bench-transplant
 bench-train: $(STAMP) $(AOT) bench-data
 	$(PY) benchmarks/train_bpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt
 
-bench-superbpe: $(STAMP) $(AOT) bench-data
-	$(PY) benchmarks/superbpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt --plot $(BENCH_DIR)/superbpe.png
+bench-superbpe: $(STAMP) $(AOT) bench-data bench-scale-data
+	$(PY) benchmarks/superbpe.py --corpus $(BENCH_DIR)/corpus.txt --heldout $(BENCH_DIR)/heldout.txt --plot $(BENCH_DIR)/superbpe.png \
+		--scale-corpus $(BENCH_DIR)/corpus-scale.txt
+
+# ~50 MB: the bench corpus plus the Linux kernel documentation's sources, for memory scaling.
+bench-scale-data: $(BENCH_DIR)/corpus-scale.txt
+
+$(BENCH_DIR)/corpus-scale.txt: $(BENCH_DIR)/corpus.txt scripts/fetch_scale_corpus.sh
+	bash scripts/fetch_scale_corpus.sh $(BENCH_DIR)
 
 bench-parity: $(STAMP) $(AOT) bench-data
 	bash scripts/fetch_multilingual.sh $(BENCH_DIR)
