@@ -796,6 +796,22 @@ def _lookup(keys, vals, bits, key, default):
     return default
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _qswap(qr, qp, qn, i, j):
+    qr[i], qr[j] = qr[j], qr[i]
+    qp[i], qp[j] = qp[j], qp[i]
+    qn[i], qn[j] = qn[j], qn[i]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def same_bytes(a, ao, b, bo, n):
+    """a[ao:ao+n] == b[bo:bo+n], for the byte-keyed hash tables (chunks here, pieces in _split_kernel)."""
+    for i in range(n):
+        if a[ao + i] != b[bo + i]:
+            return False
+    return True
+
+
 @njit(cache=True, nogil=True)
 def _qpush(qr, qp, qn, qs, r, pos, new):
     """Push (rank, position, result id) on the encoder's min-queue of `qs` items; returns the new size."""
@@ -806,9 +822,7 @@ def _qpush(qr, qp, qn, qs, r, pos, new):
     while k > 0:
         parent = (k - 1) >> 1
         if _qless(qr[k], qp[k], qr[parent], qp[parent]):
-            qr[k], qr[parent] = qr[parent], qr[k]
-            qp[k], qp[parent] = qp[parent], qp[k]
-            qn[k], qn[parent] = qn[parent], qn[k]
+            _qswap(qr, qp, qn, k, parent)
             k = parent
         else:
             break
@@ -845,9 +859,7 @@ def _encode_span(data, st, n, byte_ids, keys, vals, bits, ids, nxt, prv, qr, qp,
             if left + 1 < qs and _qless(qr[left + 1], qp[left + 1], qr[left], qp[left]):
                 best = left + 1
             if _qless(qr[best], qp[best], qr[k], qp[k]):
-                qr[k], qr[best] = qr[best], qr[k]
-                qp[k], qp[best] = qp[best], qp[k]
-                qn[k], qn[best] = qn[best], qn[k]
+                _qswap(qr, qp, qn, k, best)
                 k = best
             else:
                 break
@@ -957,15 +969,8 @@ def bpe_encode_kernel(
             tmask = (np.int64(1) << tbits) - 1
             s = _slot(h, np.uint64(64 - tbits))
             while ent[4 * s + 3] >= 0:
-                if ent[4 * s] == h and ent[4 * s + 2] == n:
-                    st = ent[4 * s + 1]
-                    same = True
-                    for i in range(n):
-                        if arena[st + i] != data[cs + i]:
-                            same = False
-                            break
-                    if same:
-                        break
+                if ent[4 * s] == h and ent[4 * s + 2] == n and same_bytes(arena, ent[4 * s + 1], data, cs, n):
+                    break
                 s = (s + 1) & tmask
             u = ent[4 * s + 3]
             if u < 0:

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from ..piececlasses import C_L, C_N, C_NL, C_P, C_SP, C_WS
+from ._bpe_kernel import same_bytes
 
 
 @njit(cache=True, nogil=True)
@@ -148,16 +149,9 @@ def _insert(src, start, end, weight, slots, p_hash, p_off, p_cnt, p_data, state)
     s = np.int64(h & np.uint64(mask))
     while slots[s] != -1:
         q = slots[s]
-        if p_hash[q] == h and p_off[q + 1] - p_off[q] == ln:
-            o = p_off[q]
-            same = True
-            for k in range(ln):
-                if p_data[o + k] != src[start + k]:
-                    same = False
-                    break
-            if same:
-                p_cnt[q] += weight
-                return slots, p_hash, p_off, p_cnt, p_data
+        if p_hash[q] == h and p_off[q + 1] - p_off[q] == ln and same_bytes(p_data, p_off[q], src, start, ln):
+            p_cnt[q] += weight
+            return slots, p_hash, p_off, p_cnt, p_data
         s = (s + 1) & mask
     nd = state[1]
     p_data = _grow_u1(p_data, nd + ln)
