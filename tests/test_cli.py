@@ -285,6 +285,34 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, phase):
     _no_leftovers(tmp_path)
 
 
+def test_a_killed_counting_process_is_reported(tmp_path):
+    """A counting helper killed from outside (the OOM killer, say): one line, exit 1, no output, and
+    no hang waiting for counts that will never come."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(p.read_text(encoding="utf-8") for p in sorted(UDHR.glob("*.txt"))) * 4, encoding="utf-8")
+    out = tmp_path / "o"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toktool", "train", str(corpus), "--vocab-size", "1000", "-o", str(out), "-q", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    helper = None
+    deadline = time.monotonic() + 60
+    while helper is None and time.monotonic() < deadline and proc.poll() is None:
+        if _reading(proc.pid, tmp_path):
+            for task in Path(f"/proc/{proc.pid}/task").iterdir():
+                kids = (task / "children").read_text().split()
+                helper = int(kids[0]) if kids else helper
+        time.sleep(0.005)
+    assert helper is not None, "no counting helper seen"
+    os.kill(helper, signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err.decode()
+    assert err.decode().strip() == "toktool: error: a counting process died (exit code -9, killed: perhaps for lack of memory)"
+    assert not out.exists()
+    _no_leftovers(tmp_path)
+
+
 def test_broken_pipe_is_quiet(tok):
     p = subprocess.run(
         f"{sys.executable} -m toktool encode {tok} < {SAMPLE} | head -n 1",

@@ -15,3 +15,10 @@ class InputError(ToktoolError):
 
 class OutputExistsError(ToktoolError):
     """Refusing to overwrite an existing output without --force."""
+
+
+class WorkerDiedError(ToktoolError):
+    """A helper process ended without its results (killed for lack of memory, say): not bad input,
+    not a bug of ours either; one line and exit 1."""
+
+    exit_code = 1

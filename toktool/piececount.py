@@ -2,8 +2,9 @@
 
 A PieceCounter lives in each counting process: batches of texts go in as UTF-8, unique pieces and
 their counts accumulate in flat arrays; each process puts its table in byte order (the order
-WordCounts keeps) and the parent merges the sorted runs, summing the counts of equal pieces. Results are equal to counting `regex` findall pieces
-of SUPERBPE_PATTERN with a Counter (tested), whatever the number of processes.
+WordCounts keeps) and the parent merges the sorted runs, summing the counts of equal pieces. Results
+are equal to counting `regex` findall pieces of SUPERBPE_PATTERN with a Counter (tested), whatever
+the number of processes.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class PieceCounter:
         return s.data, s.offsets, s.counts
 
     def release(self) -> None:
-        """Drop the table (the caller keeps what `sorted`/`raw` returned)."""
+        """Drop the table (the caller keeps what `sorted` returned)."""
         self._slots = self._hash = self._off = self._cnt = self._data = np.empty(0, dtype=np.uint8)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import regex
 
-from .errors import ToktoolError
+from .errors import ToktoolError, WorkerDiedError
 
 
 @dataclass(frozen=True)
@@ -324,6 +324,30 @@ def count_words(
     return total
 
 
+def _check_alive(procs: list) -> None:
+    """A helper that died (killed for lack of memory, say) never reports: say so instead of waiting."""
+    for p in procs:
+        if p.exitcode not in (None, 0):
+            why = ", killed: perhaps for lack of memory" if p.exitcode == -9 else ""
+            raise WorkerDiedError(f"a counting process died (exit code {p.exitcode}{why})")
+
+
+def _put_watching(q, item, procs: list) -> None:
+    while True:
+        try:
+            return q.put(item, timeout=0.2)
+        except queue.Full:
+            _check_alive(procs)
+
+
+def _get_watching(q, procs: list):
+    while True:
+        try:
+            return q.get(timeout=0.2)
+        except queue.Empty:
+            _check_alive(procs)
+
+
 def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) -> list:
     """Count with `workers` processes in all: the parent reads and counts too, taking a batch itself
     whenever the helpers' queue is full. One process fewer than workers means one less copy of the
@@ -341,6 +365,8 @@ def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) ->
     ]
     for p in procs:
         p.start()
+    for _, w in pipes:
+        w.close()  # the helpers hold their own write ends: a helper that dies shows as EOF here
     try:
         for batch in _batches(texts, batch_chars):
             try:
@@ -351,18 +377,25 @@ def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) ->
             if on_batch:
                 on_batch()
         for _ in procs:
-            inq.put(None)
+            _put_watching(inq, None, procs)
         kinds = [isinstance(c, _RegexCounter) for c in local]
         parts: list[list] = [[p] for p in _parts(local)]  # while the helpers finish theirs
         for _ in procs:
-            status, index, payload = outq.get()
+            status, index, payload = _get_watching(outq, procs)
             if status != "ok":
                 raise RuntimeError(f"counting worker failed: {payload}")
-            for k, part in enumerate(payload):
-                parts[k].append(part if kinds[k] else _receive_arrays(pipes[index][0], part))
+            try:
+                for k, part in enumerate(payload):
+                    parts[k].append(part if kinds[k] else _receive_arrays(pipes[index][0], part))
+            except (EOFError, OSError) as e:
+                raise WorkerDiedError(f"a counting process died while sending its counts ({e!r})") from None
         for p in procs:
             p.join()
         return [parts[k] if kinds[k] else merge_parts(parts[k]) for k in range(len(kinds))]
+    except BaseException:
+        # batches that no helper will read must not hold up the exit (the queue's feeder thread)
+        inq.cancel_join_thread()
+        raise
     finally:
         for p in procs:
             if p.is_alive():
