@@ -227,51 +227,44 @@ def _cmp2(d1, o1, i, d2, o2, j):
 
 
 @njit(cache=True, nogil=True)
-def merge_sorted_kernel(d1, o1, c1, d2, o2, c2):
-    """Two processes' pieces, each in byte order, as one run in byte order with equal pieces'
-    counts summed. One pass sizes the output exactly, a second fills it."""
+def _merge_runs(d1, o1, c1, d2, o2, c2, data, off, cnt, fill):
+    """Walk two sorted runs in merged order; with `fill`, write the merged run into data/off/cnt.
+    Returns (pieces, bytes) of the merged run."""
     n1 = c1.shape[0]
     n2 = c2.shape[0]
     i = 0
     j = 0
-    n = 0
+    k = 0
     nb = 0
     while i < n1 or j < n2:
         c = -1 if j >= n2 else (1 if i >= n1 else _cmp2(d1, o1, i, d2, o2, j))
         if c <= 0:
-            nb += o1[i + 1] - o1[i]
+            src, so, ln, w = d1, o1[i], o1[i + 1] - o1[i], c1[i]
             i += 1
             if c == 0:
+                w += c2[j]
                 j += 1
         else:
-            nb += o2[j + 1] - o2[j]
+            src, so, ln, w = d2, o2[j], o2[j + 1] - o2[j], c2[j]
             j += 1
-        n += 1
+        if fill:
+            data[nb : nb + ln] = src[so : so + ln]
+            cnt[k] = w
+            off[k + 1] = nb + ln
+        nb += ln
+        k += 1
+    return k, nb
+
+
+@njit(cache=True, nogil=True)
+def merge_sorted_kernel(d1, o1, c1, d2, o2, c2):
+    """Two processes' pieces, each in byte order, as one run in byte order with equal pieces'
+    counts summed. One pass sizes the output exactly, a second fills it."""
+    n, nb = _merge_runs(d1, o1, c1, d2, o2, c2, np.empty(0, dtype=np.uint8), np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int64), False)
     data = np.empty(nb, dtype=np.uint8)
     off = np.zeros(n + 1, dtype=np.int64)
     cnt = np.empty(n, dtype=np.int64)
-    i = 0
-    j = 0
-    k = 0
-    while i < n1 or j < n2:
-        c = -1 if j >= n2 else (1 if i >= n1 else _cmp2(d1, o1, i, d2, o2, j))
-        if c <= 0:
-            st = o1[i]
-            ln = o1[i + 1] - st
-            data[off[k] : off[k] + ln] = d1[st : st + ln]
-            cnt[k] = c1[i]
-            i += 1
-            if c == 0:
-                cnt[k] += c2[j]
-                j += 1
-        else:
-            st = o2[j]
-            ln = o2[j + 1] - st
-            data[off[k] : off[k] + ln] = d2[st : st + ln]
-            cnt[k] = c2[j]
-            j += 1
-        off[k + 1] = off[k] + ln
-        k += 1
+    _merge_runs(d1, o1, c1, d2, o2, c2, data, off, cnt, True)
     return data, off, cnt
 
 
