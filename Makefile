@@ -4,28 +4,36 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TOKTOOL := $(VENV)/bin/toktool
-STAMP := $(VENV)/.toktool-installed
-# the merge loop compiled ahead of time from the Numba source (falls back to JIT if it cannot build)
-AOT := toktool/train/_bpe_aot.sha256
+# what is installed: the demo's needs (toktool + the eval extra), or everything the tests use
+DEMO_STAMP := $(VENV)/.toktool-demo
+STAMP := $(VENV)/.toktool-test
+# the Numba kernels compiled ahead of time from their source (falls back to JIT if it cannot build)
+AOT := toktool/kernels/_aot.sha256
+KERNEL_SRCS := $(wildcard toktool/kernels/*.py)
 BENCH_DIR := build/bench
 
 .PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data udhr clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(DEMO_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[eval]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP) pyproject.toml
 	# torch first, pinned: the CPU build this machine kind keeps on disk (any looser range makes
 	# pip fetch a multi-GB CUDA build); the [test] range below then accepts it as installed
 	$(PY) -m pip install -q 'torch==2.13.0'
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-$(AOT): $(STAMP) toktool/train/_bpe_kernel.py toktool/train/_parity_kernel.py toktool/train/_split_kernel.py toktool/train/build_aot.py
-	$(PY) -m toktool.train.build_aot
+# built with whatever venv is there; rebuilt when a kernel source changes
+$(AOT): $(DEMO_STAMP) $(KERNEL_SRCS)
+	$(PY) -m toktool.kernels.build_aot
 
 venv: $(STAMP) $(AOT)
 
-demo: $(STAMP) $(AOT)
+demo: $(DEMO_STAMP) $(AOT)
 	@bash scripts/demo.sh $(TOKTOOL)
 
 test: $(STAMP) $(AOT)

@@ -7,7 +7,7 @@ language in data/udhr (521 languages x 30 line-parallel articles, 6 MB).
 
 "bare" is the least a script must do to get the token counts: each library's batch call on all lines
 (`Tokenizer.encode_batch`, `Encoding.encode_ordinary_batch`, `SentencePieceProcessor.encode`), ids
-left as the library returns them. "toktool" is `toktool.evaluate.evaluate()` with the full metric set
+left as the library returns them. "toktool" is `toktool.evaluation.evaluate_loaded()` with the full metric set
 (encoding, all metrics, the reachability check over each vocabulary). Data loading is timed apart.
 
     python benchmarks/evaluate.py [--repeats 3] [--langs 521]
@@ -28,9 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toktool.adapters import HFAdapter, SPAdapter, TiktokenAdapter, open_tokenizer  # noqa: E402
-from toktool.evaldata import load_eval_data  # noqa: E402
-from toktool.evaluate import EvalOptions, _unreachable, evaluate  # noqa: E402
+from toktool.evaluation import EvalOptions  # noqa: E402
+from toktool.evaluation import evaluate_loaded as evaluate  # noqa: E402
+from toktool.evaluation.data import load_eval_data  # noqa: E402
+from toktool.evaluation.table import unreachable_tokens  # noqa: E402
+from toktool.formats import HFAdapter, SPAdapter, TiktokenAdapter, load_tokenizer  # noqa: E402
 from toktool.pretokenize import from_byte_level  # noqa: E402
 
 
@@ -65,10 +67,10 @@ def main() -> int:
         )
 
         toks = [
-            open_tokenizer(tmpd / "udhr-8k"),
-            open_tokenizer(ROOT / "data/tokenizers/gpt2"),
-            open_tokenizer(tmpd / "r50k_base.tiktoken", name="gpt2-tiktoken"),
-            open_tokenizer(ROOT / "data/tokenizers/sp-botchan-1k.model"),
+            load_tokenizer(tmpd / "udhr-8k"),
+            load_tokenizer(ROOT / "data/tokenizers/gpt2"),
+            load_tokenizer(tmpd / "r50k_base.tiktoken", name="gpt2-tiktoken"),
+            load_tokenizer(ROOT / "data/tokenizers/sp-botchan-1k.model"),
         ]
         t0 = time.perf_counter()
         data = load_eval_data(str(ROOT / "data/udhr"), [], False, None)
@@ -90,7 +92,7 @@ def main() -> int:
             ours_t.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             for t in toks:
-                _unreachable(t)
+                unreachable_tokens(t)
             reach_t.append(time.perf_counter() - t0)
         totals = {r["tokenizer"]: r["tokens"] for r in res.rows if r["language"] == "ALL"}
         assert [totals[t.name] for t in toks] == n_bare, "token counts differ from the bare libraries"

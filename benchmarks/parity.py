@@ -3,7 +3,7 @@
 Data: the UDHR (data/udhr/, 30 line-parallel articles per language), split by article into training
 (1-20), dev (21-25, parity-aware BPE's parallel dev set) and held-out (26-30, used by neither).
 Both tokenizers train on the same training text with the gpt2 pre-tokenizer; plain BPE gets the
-vocabulary size that parity-aware BPE reached. Held-out metrics come from toktool.evaluate:
+vocabulary size that parity-aware BPE reached. Held-out metrics come from toktool.evaluation:
 per-language tokens per byte, its Gini coefficient (Tok##Suite formula) and the token premium
 against English. Then the same on every UDHR language (521) for time and memory.
 
@@ -24,9 +24,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from train_bpe import measure  # noqa: E402
 
-from toktool.adapters import open_tokenizer  # noqa: E402
-from toktool.evaldata import load_eval_data  # noqa: E402
-from toktool.evaluate import ALL, EvalOptions, evaluate  # noqa: E402
+from toktool.evaluation import ALL, EvalOptions  # noqa: E402
+from toktool.evaluation import evaluate_loaded as evaluate  # noqa: E402
+from toktool.evaluation.data import load_eval_data  # noqa: E402
+from toktool.formats import load_tokenizer  # noqa: E402
 
 LANGS = (
     "eng deu_1996 fra spa por_PT ita nld pol ces fin hun tur vie ind swh yor rus ukr bul ell_monotonic "
@@ -55,7 +56,7 @@ def run(codes: list[str], vocab: int, work: Path, env: dict, label: str, mono: P
     info = json.loads((work / "parity" / "train.json").read_text(encoding="utf-8"))
     reached = info["result"]["vocab_size"]
     bpe = measure(py + [str(work / "train"), "--vocab-size", str(reached), "-o", str(work / "bpe")], env)
-    toks = [open_tokenizer(work / "bpe", name="BPE"), open_tokenizer(work / "parity", name="parity")]
+    toks = [load_tokenizer(work / "bpe", name="BPE"), load_tokenizer(work / "parity", name="parity")]
     data = load_eval_data(str(work / "heldout"), [], False, None)
     res = evaluate(toks, data, EvalOptions(metrics=["bytes_per_token", "token_premium", "gini", "gini_lines", "parity_ratio"], pivot="eng"))
     rows = res.rows

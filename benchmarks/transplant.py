@@ -169,8 +169,8 @@ def causal_part(work: Path, smol: Path, lines: list[str], tok: Path, vs: list[tu
 
 def speed_part(work: Path, corpus: Path, torch_devices: list[str]) -> list[dict]:
     """OMP alone, on real donor vectors, >= 30k targets."""
-    from toktool.transplant.core import Options, _donor_space, make_plan, omp_sets
-    from toktool.transplant.omp import omp
+    from toktool.transplantation.core import Options, donor_space, make_plan, omp_sets
+    from toktool.transplantation.omp import omp
 
     tok = work / "tok-bench-80k"
     if not (tok / "tokenizer.json").is_file():
@@ -179,7 +179,7 @@ def speed_part(work: Path, corpus: Path, torch_devices: list[str]) -> list[dict]
     opts = Options(method="omp", aux_corpus=[str(corpus)], aux_dim=384, aux_min_count=1)
     t0 = time.perf_counter()
     plan = make_plan(minilm_path(), str(tok), opts)
-    vec, seen, desc = _donor_space(plan, opts, lambda s: None)
+    vec, seen, desc = donor_space(plan, opts, lambda s: None)
     donor_s = time.perf_counter() - t0
     anchors, targets = omp_sets(plan.mapping, seen)
     print(f"speed: {len(targets)} new tokens with donor vectors, {len(anchors)} anchors, d = {vec.shape[1]} ({desc}; {donor_s:.1f} s)", flush=True)
@@ -191,7 +191,7 @@ def speed_part(work: Path, corpus: Path, torch_devices: list[str]) -> list[dict]
     print(json.dumps(rows[-1]), flush=True)
     base_rows = ref.apply(vec[anchors])
     for dev in torch_devices:
-        from toktool.transplant.omp_torch import omp_torch
+        from toktool.transplantation.omp_torch import omp_torch
 
         t0 = time.perf_counter()
         res = omp_torch(vec[targets], vec[anchors], 64, device=dev)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from toktool.cli import cli
+from toktool.cli.app import cli
 
 HEADER = """# toktool command-line reference
 
@@ -35,7 +35,7 @@ and never replace an existing path without `--force`.
   lists are identical to its output (tested), including its handling of a token string reached by
   two different pairs (the id is reused; the pair keeps its last rank).
 - The merge loop is Numba code. `make` also compiles it ahead of time (`python -m
-  toktool.train.build_aot`); that build is used when its recorded source hash matches, run in a
+  toktool.kernels.build_aot`); that build is used when its recorded source hash matches, run in a
   forked child process, and otherwise the JIT build is used. `TOKTOOL_KERNEL=jit|aot|auto` forces
   a choice (`aot` fails when no matching build exists); the outputs are identical either way.
 - `--vocab-size` counts special tokens; training stops earlier if no pair reaches `--min-frequency`.

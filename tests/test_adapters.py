@@ -10,9 +10,9 @@ import sentencepiece as spm
 from conftest import DATA, MULTI, UDHR, lines_of
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from toktool.adapters import HFAdapter, SPAdapter, TiktokenAdapter, open_tokenizer
 from toktool.errors import ToktoolError
-from toktool.evaluate import _unreachable
+from toktool.evaluation.table import unreachable_tokens
+from toktool.formats import HFAdapter, SPAdapter, TiktokenAdapter, load_tokenizer
 from toktool.pretokenize import from_byte_level
 
 GPT2 = DATA / "tokenizers" / "gpt2"
@@ -37,7 +37,7 @@ def write_gpt2_tiktoken(path) -> None:
 
 
 def test_hf_vocab_merges_dir(udhr_lines):
-    a = open_tokenizer(GPT2)
+    a = load_tokenizer(GPT2)
     assert isinstance(a, HFAdapter) and a.name == "gpt2" and a.vocab_size == 50257
     enc = a.encode_lines(udhr_lines)
     ref = a.tokenizer.encode_batch(udhr_lines, add_special_tokens=False)
@@ -49,9 +49,9 @@ def test_tiktoken_file_equals_gpt2(tmp_path, udhr_lines):
     """Two libraries, one vocabulary: tiktoken on our rank file gives GPT-2's ids on 14 languages."""
     f = tmp_path / "r50k_base.tiktoken"
     write_gpt2_tiktoken(f)
-    t = open_tokenizer(f)
+    t = load_tokenizer(f)
     assert isinstance(t, TiktokenAdapter) and t.kind == "tiktoken/gpt2"
-    h = open_tokenizer(GPT2)
+    h = load_tokenizer(GPT2)
     assert t.encode_lines(udhr_lines).ids.tolist() == h.encode_lines(udhr_lines).ids.tolist()
 
 
@@ -59,15 +59,15 @@ def test_tiktoken_pattern_needed_for_unknown_names(tmp_path):
     f = tmp_path / "mine.tiktoken"
     write_gpt2_tiktoken(f)
     with pytest.raises(ToktoolError, match="--tiktoken-pattern"):
-        open_tokenizer(f)
-    assert open_tokenizer(f, tiktoken_pattern="cl100k_base").kind == "tiktoken/gpt4"
+        load_tokenizer(f)
+    assert load_tokenizer(f, tiktoken_pattern="cl100k_base").kind == "tiktoken/gpt4"
     with pytest.raises(ToktoolError, match="unknown tiktoken split pattern"):
-        open_tokenizer(f, tiktoken_pattern="nope")
+        load_tokenizer(f, tiktoken_pattern="nope")
 
 
 def test_sentencepiece_model_and_model_dir(tmp_path, udhr_lines):
     sp = spm.SentencePieceProcessor(model_file=str(SP))
-    a = open_tokenizer(SP)
+    a = load_tokenizer(SP)
     assert isinstance(a, SPAdapter) and a.name == "sp-botchan-1k" and a.vocab_size == 1000
     enc = a.encode_lines(udhr_lines)
     assert enc.ids.tolist() == [i for ids in sp.encode(udhr_lines) for i in ids]
@@ -76,7 +76,7 @@ def test_sentencepiece_model_and_model_dir(tmp_path, udhr_lines):
     d = tmp_path / "model"
     d.mkdir()
     shutil.copy(SP, d / "tokenizer.model")
-    b = open_tokenizer(d)
+    b = load_tokenizer(d)
     assert isinstance(b, SPAdapter) and b.name == "model" and b.sha256 == a.sha256
 
 
@@ -88,12 +88,12 @@ def test_tokenizer_json_and_wordpiece(tmp_path):
     tok.add_special_tokens(["[CLS]"])
     f = tmp_path / "bert.json"
     tok.save(str(f))
-    a = open_tokenizer(f)
+    a = load_tokenizer(f)
     assert a.kind == "hf-wordpiece" and a.unk_id == 0 and a.special_ids == {1}
     assert a.encode_lines(["hello worlds", "zzz"]).ids.tolist() == [2, 3, 4, 0]
     probes = a.reachability_probes()
     assert 4 not in probes and 6 not in probes and 1 not in probes
-    bad, tested = _unreachable(a)
+    bad, tested = unreachable_tokens(a)
     assert tested == len(probes) and bad == []
 
 
@@ -103,13 +103,13 @@ def test_unreachable_token_hand_built():
     tok = Tokenizer(models.BPE(vocab, [("b", "c"), ("a", "b"), ("ab", "c")]))
     a = HFAdapter("toy", "toy", tok, "0" * 64)
     assert a.encode_lines(["abc"]).ids.tolist() == [0, 3]
-    bad, tested = _unreachable(a)
+    bad, tested = unreachable_tokens(a)
     assert bad == [5] and tested == 6
 
 
 def test_gpt2_every_token_but_endoftext_is_reachable():
-    a = open_tokenizer(GPT2)
-    bad, tested = _unreachable(a)
+    a = load_tokenizer(GPT2)
+    bad, tested = unreachable_tokens(a)
     strings = a.token_strings()
     assert [strings[i] for i in bad] == ["<|endoftext|>"]
     assert tested > 49_000  # the rest are byte tokens that are not valid UTF-8 alone
@@ -127,21 +127,21 @@ def test_corrupt_files(tmp_path, content, needle):
     f = tmp_path / "broken.json"
     f.write_bytes(content)
     with pytest.raises(ToktoolError, match=needle):
-        open_tokenizer(f)
+        load_tokenizer(f)
 
 
 def test_corrupt_sentencepiece_and_tiktoken(tmp_path):
     f = tmp_path / "x.model"
     f.write_bytes(SP.read_bytes()[:1000])
     with pytest.raises(ToktoolError, match="not a valid sentencepiece model"):
-        open_tokenizer(f)
+        load_tokenizer(f)
     t = tmp_path / "gpt2.tiktoken"
     t.write_text("aGVsbG8= 0\nnot base64 at all!\n", encoding="utf-8")
     with pytest.raises(ToktoolError, match="gpt2.tiktoken:2: not a tiktoken rank file"):
-        open_tokenizer(t)
+        load_tokenizer(t)
 
 
 def test_directory_without_tokenizer(tmp_path):
     (tmp_path / "notes.txt").write_text("hi", encoding="utf-8")
     with pytest.raises(ToktoolError, match="directory has no tokenizer"):
-        open_tokenizer(tmp_path)
+        load_tokenizer(tmp_path)

@@ -8,13 +8,13 @@ from collections import Counter
 import pytest
 from conftest import hf_train
 from tokenizers import pre_tokenizers
+from twins import train_bpe_reference
 
-from toktool.counts import WordCounts
+from toktool.count import WordCounts, count_plain
 from toktool.errors import ToktoolError
-from toktool.pretokenize import count_plain, to_byte_level
-from toktool.tokenizer_io import byte_level_pre_tokenizer, vocab_strings
-from toktool.train.bpe import train_bpe
-from toktool.train.bpe_reference import train_bpe_reference
+from toktool.hf import byte_level_pre_tokenizer, vocab_strings
+from toktool.pretokenize import to_byte_level
+from toktool.train.bpe import learn_bpe as train_bpe
 
 
 def _merge_strings(result):
@@ -118,7 +118,7 @@ def test_empty_counts_is_an_error():
 
 def test_train_tokens_equal_encoding_of_training_words(sample_lines):
     """The summary's bytes/token is what the exported tokenizer really produces on the training text."""
-    from toktool.tokenizer_io import build_tokenizer
+    from toktool.hf import build_tokenizer
 
     wc = _wc(sample_lines)
     r = train_bpe(wc, 3000)
@@ -130,7 +130,7 @@ def test_train_tokens_equal_encoding_of_training_words(sample_lines):
 
 def test_aot_and_jit_kernels_agree(sample_lines, multi_lines, monkeypatch):
     """`make` builds the merge loop ahead of time; it must give exactly what the JIT build gives."""
-    from toktool.train.bpe import load_aot
+    from toktool.kernels.loader import load_aot
 
     if load_aot() is None:
         pytest.skip("AOT merge loop not built for this source (make builds it)")

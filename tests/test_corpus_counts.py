@@ -9,9 +9,8 @@ import pytest
 from conftest import SAMPLE
 
 from toktool.corpus import CorpusStats, expand_inputs, iter_texts
-from toktool.counts import WordCounts
+from toktool.count import WordCounts, count_corpus
 from toktool.errors import InputError, ToktoolError
-from toktool.pipeline import count_corpus
 
 
 def _texts(paths, **kw):

@@ -14,7 +14,7 @@ import sentencepiece as spm
 from conftest import DATA, ROOT, SAMPLE, UDHR, assert_clean_error, run_cli
 from tokenizers import Tokenizer
 
-from toktool import metrics
+from toktool.evaluation import metrics
 
 GPT2 = DATA / "tokenizers" / "gpt2"
 SP = DATA / "tokenizers" / "sp-botchan-1k.model"
@@ -82,9 +82,9 @@ def test_token_counts_equal_the_libraries_and_metrics_follow(report, tok):
 
 def test_entropy_columns_match_direct_computation(report):
     """Per-language Rényi efficiency from GPT-2's ids, recomputed here from the library's encoding."""
-    from toktool.adapters import open_tokenizer
+    from toktool.formats import load_tokenizer
 
-    a = open_tokenizer(GPT2)
+    a = load_tokenizer(GPT2)
     ids = a.encode_lines(_lines("rus")).ids
     counts = np.bincount(ids, minlength=a.vocab_size)
     row = next(r for r in report["rows"] if r["tokenizer"] == "gpt2" and r["language"] == "rus")

@@ -10,16 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
-from toktool.pipeline import (
-    TrainOptions,
-    count_corpus,
-    export_files,
-    train_from_counts,
-    train_info,
-    write_output_dir,
-)
+import toktool
+from toktool.hf import load_hf_tokenizer as load_tokenizer
 from toktool.pretokenize import PRESETS
-from toktool.tokenizer_io import load_tokenizer
 
 SPECIALS = ["<|endoftext|>", "<pad>"]
 
@@ -31,10 +24,7 @@ def trained(tmp_path_factory) -> dict[str, str]:
     inputs = [str(SAMPLE)] + [str(UDHR / f"{c}.txt") for c in ("hin", "cmn_hans", "rus", "arb", "amh")]
     out = {}
     for preset in PRESETS:
-        wc = count_corpus(inputs, preset, special_tokens=SPECIALS, workers=1)
-        opts = TrainOptions(1500, preset, special_tokens=SPECIALS)
-        r = train_from_counts(wc, opts)
-        write_output_dir(root / preset, export_files(r, preset, train_info(opts, wc, r, {})), force=False)
+        toktool.train_bpe(inputs, vocab_size=1500, pretokenizer=preset, special_tokens=SPECIALS, workers=1).save(root / preset)
         out[preset] = str(root / preset)
     return out
 

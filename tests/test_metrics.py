@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from toktool import metrics as m
+from toktool.evaluation import metrics as m
 
 
 def test_ratios():
@@ -84,9 +84,9 @@ def test_renyi_and_entropy_agree_with_tokenization_scorer():
     from conftest import DATA, UDHR
     from tokenization_scorer import score
 
-    from toktool.adapters import open_tokenizer
+    from toktool.formats import load_tokenizer
 
-    tok = open_tokenizer(DATA / "tokenizers" / "gpt2")
+    tok = load_tokenizer(DATA / "tokenizers" / "gpt2")
     lines = (UDHR / "eng.txt").read_text(encoding="utf-8").splitlines() + (UDHR / "rus.txt").read_text(encoding="utf-8").splitlines()
     enc = tok.encode_lines(lines)
     counts = np.bincount(enc.ids, minlength=tok.vocab_size)

@@ -9,9 +9,12 @@ import pytest
 from conftest import UDHR, assert_clean_error, run_cli
 from tokenizers import Tokenizer
 
-from toktool import metrics
-from toktool.pipeline import count_corpus
-from toktool.train.parity import ParityOptions, build_input, parity_reference, train_parity
+from toktool.count import count_corpus
+from toktool.evaluation import metrics
+from toktool.kernels.reference import parity_reference
+from toktool.pretokenize import byte_alphabet_order
+from toktool.train.parity import ParityOptions, build_input
+from toktool.train.parity import learn_parity as train_parity
 
 CODES = ["eng", "deu_1996", "rus", "hin", "cmn_hans", "amh", "arb", "kor"]
 
@@ -55,7 +58,8 @@ def test_numba_loop_equals_the_twin(counts, kw):
     target = 256 + (500 if kw.get("skip_exhausted") else 200)
     inp = build_input(train, None if targets else dev)
     raw, chosen, tokens = parity_reference(
-        inp, target, 2, kw.get("global_merges", 0), kw.get("window", 0), kw.get("alpha", 2.0),
+        inp.sym, inp.woff, inp.wl_off, inp.wl_lang, inp.wl_train, inp.wl_dev, len(inp.codes),
+        [bytes([b]) for b in byte_alphabet_order()], target, 2, kw.get("global_merges", 0), kw.get("window", 0), kw.get("alpha", 2.0),
         [targets[c] for c in inp.codes] if targets else None, kw.get("skip_exhausted", False),
     )
     opts = ParityOptions(target, 2, [], kw.get("global_merges", 0), kw.get("window", 0), kw.get("alpha", 2.0), targets, kw.get("skip_exhausted", False))
@@ -133,7 +137,7 @@ def test_bad_input(dirs, tmp_path):
 
 
 def test_aot_and_jit_loops_agree(counts, monkeypatch):
-    from toktool.train.bpe import load_aot
+    from toktool.kernels.loader import load_aot
 
     train, dev = counts
     if load_aot() is None:

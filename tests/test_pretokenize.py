@@ -8,20 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import pre_tokenizers
 
+from toktool.count import count_plain, count_words
+from toktool.hf import byte_level_pre_tokenizer
 from toktool.pretokenize import (
     BYTE_TO_CHAR,
-    CL100K_PATTERN,
-    GPT2_PATTERN,
-    O200K_PATTERN,
     PRESETS,
     byte_alphabet_order,
-    count_plain,
-    count_words,
     from_byte_level,
     make_splitter,
     to_byte_level,
 )
-from toktool.tokenizer_io import byte_level_pre_tokenizer
+from toktool.pretokenize.presets import CL100K_PATTERN, GPT2_PATTERN, O200K_PATTERN
 
 
 def test_presets_are_tiktokens_patterns_verbatim():

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from toktool.pipeline import count_corpus
+from toktool.count import count_corpus
+from toktool.kernels.reference import merge_loop_reference
 from toktool.pretokenize import PRESETS
-from toktool.train.bpe_reference import merge_loop_reference
-from toktool.train.extend import encode_words, encode_words_hf, extend, load_base
+from toktool.train.extend import continue_merges as extend
+from toktool.train.extend import encode_words, encode_words_hf, load_base
 
 GPT2 = DATA / "tokenizers" / "gpt2"
 LANGS = ["hin", "cmn_hans", "rus", "arb", "amh", "deu_1996"]
@@ -95,7 +96,7 @@ def test_stage2_scanner_counts_equal_the_regex(texts):
     are split separately (a lookahead must not see the next text)."""
     from collections import Counter
 
-    from toktool.piececount import PieceCounter
+    from toktool.count.stage2_counter import PieceCounter
 
     pc = PieceCounter()
     pc.add_texts(texts)
@@ -112,9 +113,9 @@ def test_piece_sort_and_merge_of_sorted_runs():
     merging processes' sorted runs sums equal pieces."""
     from collections import Counter
 
-    from toktool.piececount import _kernels, merge_parts
+    from toktool.count.stage2_counter import merge_parts, stage2_kernels
 
-    _, _, sort, _ = _kernels()
+    _, _, sort, _ = stage2_kernels()
     rng = np.random.default_rng(7)
     pieces = [
         b"ab",
@@ -159,7 +160,7 @@ def test_piece_sort_and_merge_of_sorted_runs():
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_stage2_counts_on_real_text_equal_the_regex(workers):
-    from toktool.pretokenize import count_plain, count_words
+    from toktool.count import count_plain, count_words
 
     texts = lines_of(SAMPLE) + [t for c in LANGS for t in lines_of(UDHR / f"{c}.txt")]
     specials = ["<|endoftext|>", "Article"]
@@ -184,7 +185,7 @@ def test_chunked_replay_equals_tokenizers_on_generated_lines(sb, texts):
     every space) it must still equal `tokenizers` on any text."""
     from collections import Counter
 
-    from toktool.counts import WordCounts
+    from toktool.count import WordCounts
 
     words = Counter(t for t in texts if t)
     if not words:
@@ -325,12 +326,12 @@ def test_bad_input(tmp_path, sb):
 
 
 def _raw_kernel():
-    from toktool.train.bpe import load_aot
+    from toktool.kernels.loader import load_aot
 
     aot = load_aot()
     if aot is not None:
         return aot.bpe_train_kernel
-    from toktool.train._bpe_kernel import bpe_train_kernel
+    from toktool.kernels.bpe_train import bpe_train_kernel
 
     return bpe_train_kernel
 
@@ -340,7 +341,8 @@ def test_pruned_loop_equals_the_full_loop():
     overlapping strings (ab, bc, abc...) make merges reuse token ids, the case where a forgotten
     pair comes back and is recounted. When the kernel's own check fails, run_merge_loop reruns
     without pruning; when it passes, the pruned result itself must be the full one."""
-    from toktool.train.bpe import UNLIMITED, run_merge_loop
+    from toktool.train.bpe import run_merge_loop
+    from toktool.vocab import UNLIMITED
 
     kernel = _raw_kernel()
     alphabet = [b"a", b"b", b"c", b"d", b" ", b"ab", b"bc", b"cd", b"b c", b"a b"]

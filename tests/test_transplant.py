@@ -17,12 +17,12 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 from safetensors import safe_open  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers  # noqa: E402
+from toktool.transplantation.match import TokInfo, match_vocab, old_pieces, tok_info  # noqa: E402
 
-from toktool.transplant import model_io  # noqa: E402
-from toktool.transplant.core import Options, make_plan  # noqa: E402
-from toktool.transplant.omp import omp  # noqa: E402
-from toktool.transplant.omp_torch import omp_torch  # noqa: E402
-from toktool.transplant.vocab import TokInfo, match_vocab, old_pieces, tok_info  # noqa: E402
+from toktool.transplantation import model_io  # noqa: E402
+from toktool.transplantation.core import Options, make_plan  # noqa: E402
+from toktool.transplantation.omp import omp  # noqa: E402
+from toktool.transplantation.omp_torch import omp_torch  # noqa: E402
 
 GPT2 = Path(__file__).resolve().parent.parent / "data" / "tokenizers" / "gpt2"
 
@@ -102,7 +102,7 @@ def _info(path: Path) -> TokInfo:
 
 def test_canonical_forms_across_families(tmp_path):
     bl = _info(GPT2.parent / "gpt2") if (GPT2 / "tokenizer.json").exists() else None
-    from toktool.tokenizer_io import load_tokenizer
+    from toktool.hf import load_hf_tokenizer as load_tokenizer
 
     g = tok_info(load_tokenizer(GPT2).tokenizer, None)
     assert g.family == "bytelevel"
@@ -151,7 +151,7 @@ def _files_sha(path: Path) -> dict[str, str]:
 
 
 def _llama(tmp: Path, tied: bool, shards: bool = False, dtype=None) -> Path:
-    from toktool.tokenizer_io import load_tokenizer
+    from toktool.hf import load_hf_tokenizer as load_tokenizer
 
     torch.manual_seed(0)
     cfg = transformers.LlamaConfig(vocab_size=50257, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2, tie_word_embeddings=tied, bos_token_id=50256, eos_token_id=50256)
@@ -393,7 +393,7 @@ def test_plan_library_api(tmp_path, new_tok):
 
 
 def test_random_and_mean_rows_follow_the_old_rows():
-    from toktool.transplant.methods import fill_rows
+    from toktool.transplantation.methods import fill_rows
 
     rng = np.random.default_rng(3)
     old = rng.normal(size=(4000, 6)) @ rng.normal(size=(6, 6)) + 5.0

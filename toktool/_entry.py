@@ -33,7 +33,7 @@ def _tune_malloc() -> None:
 def run() -> None:
     _tune_malloc()
     try:
-        from .cli import main
+        from .cli.app import main
     except KeyboardInterrupt:
         sys.stderr.write("toktool: interrupted\n")
         sys.exit(130)

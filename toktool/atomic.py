@@ -78,3 +78,12 @@ def atomic_dir(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_dir(path: str | os.PathLike, files: dict[str, bytes], force: bool = False) -> Path:
+    """Write {file name: bytes} into the directory `path`, atomically: the directory appears whole or
+    not at all. Raises OutputExistsError when it exists and `force` is False."""
+    with atomic_dir(path, force=force) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+    return Path(path)

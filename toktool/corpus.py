@@ -23,6 +23,9 @@ from typing import BinaryIO
 from .errors import InputError, ToktoolError
 
 ERROR_POLICIES = ("strict", "replace", "skip")
+# file names of per-language text: <code><suffix>
+TEXT_SUFFIXES = ("", ".txt", ".txt.gz", ".txt.zst", ".gz", ".zst")
+_NOT_LANGUAGES = frozenset({"README", "LICENSE", "LICENCE", "NOTICE", "COPYING", "INDEX", "MANIFEST"})
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _BINARY_SNIFF = 8192
 
@@ -158,7 +161,7 @@ def _sniff_binary(stream: BinaryIO, path: str) -> None:
 def iter_lines(path: str, errors: str, stats: CorpusStats) -> Iterator[tuple[int, str]]:
     """Yield (line number, decoded line with newline) for one input, applying the UTF-8 policy."""
     stream, hasher = _open_binary(path)
-    info = InputInfo(path="<stdin>" if path == "-" else path)
+    info = InputInfo(path=display_name(path))
     stats.inputs.append(info)
     stats._reader = hasher
     try:
@@ -228,16 +231,16 @@ def iter_texts(
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise InputError(f"{_name(path)}:{lineno}: malformed JSON line: {e.msg} (column {e.colno})") from None
+                    raise InputError(f"{display_name(path)}:{lineno}: malformed JSON line: {e.msg} (column {e.colno})") from None
                 try:
                     text = _field(record, text_field)  # type: ignore[arg-type]
                 except KeyError:
-                    raise InputError(f"{_name(path)}:{lineno}: record has no field {text_field!r}") from None
+                    raise InputError(f"{display_name(path)}:{lineno}: record has no field {text_field!r}") from None
                 if text is None:
                     continue
                 if not isinstance(text, str):
                     raise InputError(
-                        f"{_name(path)}:{lineno}: field {text_field!r} is {type(text).__name__}, expected a string"
+                        f"{display_name(path)}:{lineno}: field {text_field!r} is {type(text).__name__}, expected a string"
                     )
             else:
                 text = line
@@ -247,7 +250,8 @@ def iter_texts(
         stats.inputs[-1].texts = stats.texts - start_texts
 
 
-def _name(path: str) -> str:
+def display_name(path: str) -> str:
+    """How an input is named in messages: "-" is "<stdin>"."""
     return "<stdin>" if path == "-" else path
 
 
@@ -262,3 +266,77 @@ def total_input_size(paths: list[str]) -> int | None:
         except OSError:
             return None
     return total
+
+
+# --- line-for-line input (encode, decode) ---------------------------------------------------------
+
+
+def open_input(path: str | None) -> tuple[BinaryIO, str]:
+    """(binary stream, display name) of a file, or of stdin for None or "-". Raises InputError when
+    the file cannot be opened."""
+    if path in (None, "-"):
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return open(path, "rb"), path  # noqa: SIM115
+    except OSError as e:
+        raise InputError(f"{path}: cannot open: {e.strerror or e}") from None
+
+
+def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str, bool]]:
+    """Yield (line without its newline, whether it had one) for line-for-line tools (encode/decode).
+
+    Splits on \\n only, so \\r and other separators round-trip. `errors`: "strict" raises InputError
+    naming `where` and the line for invalid UTF-8, "replace" uses U+FFFD."""
+    lineno = 0
+    for raw in stream:
+        lineno += 1
+        nl = raw.endswith(b"\n")
+        if nl:
+            raw = raw[:-1]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if errors == "strict":
+                raise InputError(f"{where}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace)") from None
+            text = raw.decode("utf-8", errors="replace")
+        yield text, nl
+
+
+# --- per-language inputs ------------------------------------------------------------------------
+
+
+def language_code(name: str) -> str | None:
+    """The language code a file name stands for (`deu.txt.gz` -> "deu"), or None for files that are
+    not language files (README, hidden files, other suffixes)."""
+    if name.startswith((".", "_")) or name.split(".")[0].upper() in _NOT_LANGUAGES:
+        return None
+    stem, dot, rest = name.partition(".")
+    return stem if ("." + rest if dot else "") in TEXT_SUFFIXES else None
+
+
+def discover_dir(d: Path) -> dict[str, list[str]]:
+    """{code: [files]} of a directory with one file (`<code>.txt`, optionally .gz/.zst, or no suffix)
+    or sub-directory per language. Raises InputError for a missing or empty directory, an empty
+    language directory, or a language found twice."""
+    if not d.is_dir():
+        raise InputError(f"{d}: not a directory (--data takes a directory with one file per language)")
+    found: dict[str, list[str]] = {}
+    for entry in sorted(d.iterdir()):
+        if entry.is_dir():
+            if entry.name.startswith((".", "_")):
+                continue
+            files = sorted(str(f) for f in entry.iterdir() if f.is_file() and language_code(f.name) is not None)
+            if not files:
+                raise InputError(f"{entry}: language directory has no text files")
+            code = entry.name
+        else:
+            code = language_code(entry.name)
+            if code is None:
+                continue
+            files = [str(entry)]
+        if code in found:
+            raise InputError(f"{d}: language '{code}' appears twice ({found[code][0]} and {files[0]})")
+        found[code] = files
+    if not found:
+        raise InputError(f"{d}: no language files (expected <code>.txt files or <code>/ directories)")
+    return found

@@ -6,52 +6,18 @@ progress bar and turn Ctrl-C into a clean early stop instead of an abandoned nat
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import signal
-import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..counts import WordCounts
+from ..count import WordCounts
 from ..errors import ToktoolError
-from ..pretokenize import byte_alphabet_order
-
-ALPHABET_SIZE = 256
-UNLIMITED = np.int64(1) << 40
-
-
-@dataclass
-class BPEResult:
-    """A trained byte-level BPE: ids 0..len(specials)-1 are the special tokens, then `tokens`."""
-
-    special_tokens: list[str]
-    tokens: list[bytes]  # token bytes for ids len(specials)..
-    merges: list[tuple[int, int]]  # in rank order, ids include the specials offset
-    merges_raw: int  # merge steps taken (HF can merge one pair twice; see export)
-    train_tokens: int  # tokens of the training words after the learnt merges (weighted by count)
-    train_bytes: int
-    timings: dict = field(default_factory=dict)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.special_tokens) + len(self.tokens)
-
-    def token_bytes(self, i: int) -> bytes:
-        n = len(self.special_tokens)
-        return self.special_tokens[i].encode("utf-8") if i < n else self.tokens[i - n]
-
-
-def check_vocab_size(vocab_size: int, special_tokens: Sequence[str]) -> None:
-    need = ALPHABET_SIZE + len(special_tokens)
-    if vocab_size < need:
-        raise ToktoolError(
-            f"--vocab-size {vocab_size} is below the byte alphabet plus special tokens ({ALPHABET_SIZE} + {len(special_tokens)} = {need})"
-        )
+from ..kernels.loader import get_kernel, jit_kernel, load_aot
+from ..parallel import default_workers, fork_map, run_in_child, run_in_thread
+from ..pretokenize import byte_alphabet_order, unique_specials
+from ..vocab import UNLIMITED, BPEResult, check_vocab_size, dedupe_merges, table_bytes
 
 
 def prepare_words(wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,49 +30,17 @@ def prepare_words(wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sym, wc.offsets.astype(np.int64, copy=True), wc.counts.astype(np.int64, copy=True)
 
 
-def load_aot():
-    """The ahead-of-time compiled merge loop, if it was built from the current kernel source.
-
-    TOKTOOL_KERNEL=jit forces the JIT path (and =aot makes a missing build an error). The AOT module
-    holds the GIL while it runs, so it is run in a forked child (Linux), where the parent stays free
-    to draw progress and to stop it on Ctrl-C.
-    """
-    choice = os.environ.get("TOKTOOL_KERNEL", "auto")
-    if choice not in ("auto", "aot", "jit"):
-        raise ToktoolError(f"TOKTOOL_KERNEL must be auto, aot or jit, not {choice!r}")
-    if choice == "jit":
-        return None
-    module = None
-    if sys.platform.startswith("linux"):
-        from .build_aot import HASH_FILE, kernel_hash
-
-        try:
-            if HASH_FILE.read_text(encoding="utf-8").strip() == kernel_hash():
-                from . import _bpe_aot as module  # type: ignore[attr-defined,no-redef]
-        except (OSError, ImportError):
-            module = None
-    if module is None and choice == "aot":
-        raise ToktoolError("TOKTOOL_KERNEL=aot but the AOT merge loop is not built for this source (run: python -m toktool.train.build_aot)")
-    return module
-
-
 def encode_words_parallel(data, offsets, byte_ids, m_a, m_b, m_new, cut, workers: int | None = None):
     """BPE-encode flat words with the Numba encoder, one contiguous slice of words per core.
 
     The AOT build holds the GIL, so slices run in forked children (results come back through pipes);
     the JIT build releases it, so threads do. Slices are cut by bytes and glued in order: the output
     does not depend on the number of workers."""
-    from ..pretokenize import default_workers
-
     workers = default_workers() if workers is None else workers
     nw = offsets.shape[0] - 1
     total = int(offsets[-1] - offsets[0])
     workers = max(1, min(workers, total // (1 << 20) or 1, nw or 1))
-    aot = load_aot()
-    if aot is not None:
-        kernel = aot.bpe_encode_kernel
-    else:
-        from ._bpe_kernel import bpe_encode_kernel as kernel
+    kernel, is_aot = get_kernel("bpe_encode_kernel")
     cuts = [0] + [int(np.searchsorted(offsets, offsets[0] + total * k // workers)) for k in range(1, workers)] + [nw]
     cuts = sorted(set(cuts))
     slices = [(offsets[a : b + 1] - offsets[a], data[offsets[a] : offsets[b]]) for a, b in zip(cuts, cuts[1:])]
@@ -117,13 +51,13 @@ def encode_words_parallel(data, offsets, byte_ids, m_a, m_b, m_new, cut, workers
 
     if len(slices) == 1:
         results = [run(slices[0])]
-    elif aot is None:
+    elif not is_aot:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=len(slices)) as pool:
             results = list(pool.map(run, slices))
     else:
-        results = _fork_map(run, slices)
+        results = fork_map(run, slices)
     sym = np.concatenate([r[0] for r in results])
     woff = np.zeros(nw + 1, dtype=np.int64)
     pos, base = 1, 0
@@ -133,107 +67,6 @@ def encode_words_parallel(data, offsets, byte_ids, m_a, m_b, m_new, cut, workers
         pos += n
         base += int(off_part[-1])
     return sym, woff
-
-
-def _fork_map(fn, items: list) -> list:
-    """fn over items in forked children (all but the first; the parent does that one itself)."""
-    ctx = mp.get_context("fork")
-    chans = []
-    for item in items[1:]:
-        recv, send = ctx.Pipe(duplex=False)
-
-        def child(item=item, send=send) -> None:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            try:
-                send.send(("ok", fn(item)))
-            except BaseException as e:
-                send.send(("error", repr(e)))
-
-        proc = ctx.Process(target=child, daemon=True)
-        proc.start()
-        send.close()
-        chans.append((proc, recv))
-    try:
-        results = [fn(items[0])]
-        for proc, recv in chans:
-            status, payload = recv.recv()
-            proc.join()
-            if status != "ok":
-                raise RuntimeError(f"encoding worker failed: {payload}")
-            results.append(payload)
-        return results
-    finally:
-        for proc, recv in chans:
-            recv.close()
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-
-
-def _run_in_thread(kernel, args, report, poll_interval):
-    progress = np.zeros(2, dtype=np.int64)
-    stop = np.zeros(1, dtype=np.int64)
-    out: dict = {}
-
-    def run() -> None:
-        try:
-            out["result"] = kernel(*args, progress, stop)
-        except BaseException as e:  # pragma: no cover - surfaced in the main thread
-            out["error"] = e
-
-    th = threading.Thread(target=run, name="toktool-bpe", daemon=True)
-    th.start()
-    try:
-        while th.is_alive():
-            th.join(poll_interval)
-            report(progress)
-    except KeyboardInterrupt:
-        stop[0] = 1
-        th.join()
-        raise
-    if "error" in out:
-        raise out["error"]
-    report(progress)
-    return out["result"]
-
-
-def _run_in_child(kernel, args, report, poll_interval):
-    """Run a GIL-holding kernel in a forked child; progress and the stop flag live in shared memory."""
-    ctx = mp.get_context("fork")
-    shared = ctx.RawArray("q", 3)
-    flags = np.frombuffer(shared, dtype=np.int64)
-    progress, stop = flags[:2], flags[2:]
-    recv, send = ctx.Pipe(duplex=False)
-
-    def child() -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, through `stop`
-        try:
-            send.send(("ok", kernel(*args, progress, stop)))
-        except BaseException as e:
-            send.send(("error", repr(e)))
-
-    proc = ctx.Process(target=child, name="toktool-bpe", daemon=True)
-    proc.start()
-    send.close()
-    try:
-        while not recv.poll(poll_interval):
-            report(progress)
-            if not proc.is_alive() and not recv.poll(0):
-                raise RuntimeError(f"the merge process died (exit code {proc.exitcode})")
-        status, payload = recv.recv()
-        proc.join()
-    except KeyboardInterrupt:
-        stop[0] = 1
-        proc.join(10)
-        if proc.is_alive():
-            proc.terminate()
-        raise
-    finally:
-        recv.close()
-    if status != "ok":
-        raise RuntimeError(f"merge loop failed: {payload}")
-    report(progress)
-    return payload
 
 
 def _warm_up(kernel) -> None:
@@ -305,10 +138,10 @@ def run_merge_loop(
         timings: dict = {"kernel": "aot"}
 
         def run(p: int):  # in a forked child: the parent's `sym` is never written
-            return _run_in_child(aot.bpe_train_kernel, args(p, sym), report, poll_interval)
+            return run_in_child(aot.bpe_train_kernel, args(p, sym), report, poll_interval)
     else:
         t0 = time.perf_counter()
-        from ._bpe_kernel import bpe_train_kernel  # numba import: only when training
+        bpe_train_kernel = jit_kernel("bpe_train_kernel")  # numba import: only when training
 
         t_import = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -316,7 +149,7 @@ def run_merge_loop(
         timings = {"kernel": "jit", "numba_import_s": round(t_import, 3), "numba_compile_s": round(time.perf_counter() - t0, 3)}
 
         def run(p: int):
-            return _run_in_thread(bpe_train_kernel, args(p, sym.copy() if p > 0 else sym), report, poll_interval)
+            return run_in_thread(bpe_train_kernel, args(p, sym.copy() if p > 0 else sym), report, poll_interval)
 
     t1 = time.perf_counter()
     out = run(prune)
@@ -330,15 +163,7 @@ def run_merge_loop(
     return LoopResult(*out, timings=timings)
 
 
-def dedupe_merges(raw: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """HF keeps one rank per pair, the last one at which it was merged (its model stores a map)."""
-    last: dict[tuple[int, int], int] = {}
-    for i, p in enumerate(raw):
-        last[p] = i
-    return [p for p, _ in sorted(last.items(), key=lambda kv: kv[1])]
-
-
-def train_bpe(
+def learn_bpe(
     wc: WordCounts,
     vocab_size: int,
     min_frequency: int = 0,
@@ -347,8 +172,14 @@ def train_bpe(
     on_progress: Callable[[int, int], None] | None = None,
     poll_interval: float = 0.1,
 ) -> BPEResult:
-    """Learn merges until `vocab_size` tokens (special tokens included) or no pair is frequent enough."""
-    specials = list(dict.fromkeys(special_tokens))
+    """Learn byte-level BPE merges from word counts until `vocab_size` tokens (special tokens
+    included) or no pair is as frequent as `min_frequency`.
+
+    The merges equal Hugging Face's `BpeTrainer` on the same words (count desc, then smaller pair
+    ids; initial byte ids in byte-level character order). `max_token_length` caps tokens in bytes.
+    `on_progress(steps, vocab)` is called as the loop goes. Returns a BPEResult; raises ToktoolError
+    for a vocabulary below 256 + specials, max_token_length < 2, or no words."""
+    specials = unique_specials(special_tokens)
     check_vocab_size(vocab_size, specials)
     if max_token_length is not None and max_token_length < 2:
         raise ToktoolError("--max-token-length must be at least 2 bytes")
@@ -378,9 +209,3 @@ def train_bpe(
         train_bytes=wc.total_bytes,
         timings=loop.timings,
     )
-
-
-def table_bytes(t_data: np.ndarray, t_off: np.ndarray) -> list[bytes]:
-    data = t_data.tobytes()
-    offs = t_off.tolist()
-    return [data[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]

@@ -18,17 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..counts import WordCounts
+from ..count import WordCounts
 from ..errors import InputError, ToktoolError
 from ..pretokenize import CHAR_TO_BYTE, PRESETS, to_byte_level
-from .bpe import dedupe_merges, encode_words_parallel, run_merge_loop, table_bytes
+from ..vocab import dedupe_merges, table_bytes
+from .bpe import encode_words_parallel, run_merge_loop
 
 _BYTE_CHARS = frozenset(CHAR_TO_BYTE)
 _ENCODE_BATCH = 1 << 16
 # Extension words are whole lines (stage 2) or words already merged by the base: most of their pairs
 # are rare. The loop forgets pairs below max(2, c_M / 16), c_M being the count of the M-th most
-# frequent initial pair for M merges to make (on the bench corpus: theta 7 while the last merge
-# still has a count of 74), and checks afterwards that this changed nothing (bpe.run_merge_loop).
+# frequent initial pair for M merges to make (far below the counts the last merges still have), and
+# checks afterwards that this changed nothing (bpe.run_merge_loop).
 PRUNE = 16
 
 
@@ -69,7 +70,7 @@ def _pre_tokenizer_types(node: dict | None) -> list[dict]:
 
 def detect_preset(spec: dict) -> str | None:
     """Which of our presets splits text the way this tokenizer.json does (for counting with --base)."""
-    from ..tokenizer_io import onig_pattern
+    from ..hf import onig_pattern
 
     parts = _pre_tokenizer_types(spec.get("pre_tokenizer"))
     kinds = [p.get("type") for p in parts]
@@ -112,32 +113,22 @@ def base_from_spec(spec_json: str, where: str, preset: str | None = None) -> Bas
     missing = [b for b in range(256) if bytes([b]) not in singles]
     if missing:
         raise InputError(f"{where}: --base lacks {len(missing)} of the 256 byte tokens; it is not a byte-level BPE")
-    merges = _merge_pairs(model.get("merges") or [])
+    from ..hf import merge_pairs
+
+    merges = merge_pairs(model.get("merges") or [])
     spec["model"] = {k: v for k, v in model.items() if k not in ("vocab", "merges")}
     return Base(spec=spec, spec_json=spec_json, tokens=tokens, strings=strings, merges=merges, where=where, preset=preset or detect_preset(spec))
 
 
-def _merge_pairs(merges: list) -> list[tuple[str, str]]:
-    from ..tokenizer_io import merge_pairs
-
-    return merge_pairs(merges)
-
-
 def load_base(path: str | Path) -> Base:
     """A toktool output dir, an HF tokenizer.json (or a dir with one), or vocab.json + merges.txt."""
-    from ..tokenizer_io import load_tokenizer
+    from ..hf import load_hf_tokenizer, trained_preset
 
     p = Path(path)
     if p.is_file() and p.suffix == ".model":
         raise InputError(f"{p}: a sentencepiece model; --base needs a byte-level BPE (tokenizer.json or vocab.json + merges.txt)")
-    lt = load_tokenizer(p)
-    preset = None
-    info = (p if p.is_dir() else p.parent) / "train.json"
-    if info.is_file():
-        try:
-            preset = json.loads(info.read_text(encoding="utf-8"))["options"]["pretokenizer"]
-        except (ValueError, KeyError, TypeError, OSError):
-            preset = None
+    lt = load_hf_tokenizer(p)
+    preset = trained_preset(p if p.is_dir() else p.parent)
     return base_from_spec(lt.tokenizer.to_str(), str(p), preset if preset in PRESETS else None)
 
 
@@ -145,7 +136,7 @@ def encode_words(base: Base, wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np
     """Each word as the base's token ids, by the base's merges in rank order.
 
     Our Numba encoder replicates `tokenizers`' BPE model (tested equal on real text) without its
-    per-word objects: on 475k stage-2 lines it takes a fraction of the time and none of the ~200 MB.
+    per-word objects, which cost far more time and memory on stage 2's many lines.
     Bases with `ignore_merges` (whole words looked up first, Llama-3 style) go through `tokenizers`."""
     if base.spec["model"].get("ignore_merges"):
         return encode_words_hf(base, wc)
@@ -197,7 +188,7 @@ def encode_words_hf(base: Base, wc: WordCounts) -> tuple[np.ndarray, np.ndarray,
     return sym, woff, wc.counts.astype(np.int64, copy=False)
 
 
-def extend(
+def continue_merges(
     base: Base,
     wc: WordCounts,
     vocab_size: int,
@@ -252,7 +243,7 @@ def extended_tokenizer(base: Base, ext: Extension, preset: str | None = None):
     pre-tokenizer (SuperBPE's stage-2 split), None keeps the base's."""
     from tokenizers import Tokenizer, models
 
-    from ..tokenizer_io import byte_level_pre_tokenizer
+    from ..hf import byte_level_pre_tokenizer
 
     spec = json.loads(base.spec_json)
     model = spec["model"]

@@ -5,34 +5,30 @@ At every merge the language that is currently compressed worst — most tokens o
 dev set, which holds the same content in every language — picks its own most frequent pair, and the
 merge applies to all languages. Variants: hybrid (the first M merges on summed counts), moving
 window (no language may take more than alpha/L of the last W merges), ratio (no dev set: least
-compressed training text relative to a per-language target ratio). The loop is `_parity_kernel`;
-`parity_reference` below is its pure-Python twin for the tests.
+compressed training text relative to a per-language target ratio). The loop is
+`kernels.parity_train`; `kernels.reference.parity_reference` is its pure-Python twin.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..counts import WordCounts
+from ..count import WordCounts
 from ..errors import ToktoolError
-from ..pretokenize import byte_alphabet_order
-from .bpe import (
-    BPEResult,
-    _run_in_child,
-    _run_in_thread,
-    check_vocab_size,
-    dedupe_merges,
-    load_aot,
-    table_bytes,
-)
+from ..kernels.loader import get_kernel
+from ..parallel import run_in_child, run_in_thread
+from ..pretokenize import byte_alphabet_order, unique_specials
+from ..vocab import BPEResult, check_vocab_size, dedupe_merges, table_bytes
 
 
 @dataclass
 class ParityOptions:
+    """Parity-aware BPE options; see workflows.train_parity for each one's meaning."""
+
     vocab_size: int
     min_frequency: int = 2  # the reference's default
     special_tokens: list[str] = field(default_factory=list)
@@ -41,6 +37,13 @@ class ParityOptions:
     alpha: float = 2.0
     target_ratios: dict[str, float] | None = None  # ratio variant (no dev set)
     skip_exhausted: bool = False  # False: stop like the reference when the chosen language runs dry
+
+    @property
+    def variant(self) -> str:
+        """ratio (no dev set), window, hybrid or base: which variant of the paper these options run."""
+        if self.target_ratios is not None:
+            return "ratio"
+        return "window" if self.window else ("hybrid" if self.global_merges else "base")
 
 
 @dataclass
@@ -114,13 +117,13 @@ class ParityResult:
     stop: str = ""
 
 
-def train_parity(
+def learn_parity(
     train: dict[str, WordCounts],
     dev: dict[str, WordCounts] | None,
     opts: ParityOptions,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ParityResult:
-    specials = list(dict.fromkeys(opts.special_tokens))
+    specials = unique_specials(opts.special_tokens)
     check_vocab_size(opts.vocab_size, specials)
     if len(train) < 2:
         raise ToktoolError("parity-aware BPE needs at least two languages")
@@ -156,15 +159,9 @@ def train_parity(
         targets,
         np.int64(1 if opts.skip_exhausted else 0),
     )
-    aot = load_aot()
-    if aot is not None:
-        kernel = "aot"
-        out = _run_in_child(aot.parity_train_kernel, args, report, 0.1)
-    else:
-        from ._parity_kernel import parity_train_kernel  # numba: only when training
-
-        kernel = "jit"
-        out = _run_in_thread(parity_train_kernel, args, report, 0.1)
+    parity_train_kernel, is_aot = get_kernel("parity_train_kernel")  # JIT: imports numba
+    kernel = "aot" if is_aot else "jit"
+    out = (run_in_child if is_aot else run_in_thread)(parity_train_kernel, args, report, 0.1)
     m_a, m_b, m_lang, t_data, t_off, dev_len, train_len, init_len, why = out
     why = int(why)
     if len(t_off) - 1 + n_sp >= opts.vocab_size:
@@ -207,102 +204,3 @@ def train_parity(
             row["target_ratio"] = float(targets[i])
         table.append(row)
     return ParityResult(bpe=bpe, merge_languages=chosen, table=table, stop=stop)
-
-
-# --- pure-Python twin ---------------------------------------------------------------------------
-
-
-def parity_reference(inp: ParityInput, vocab_target: int, min_frequency: int = 2, global_merges: int = 0, window: int = 0, alpha: float = 2.0, targets: Sequence[float] | None = None, skip_exhausted: bool = False) -> tuple[list[tuple[int, int]], list[int], list[bytes]]:
-    """The selection loop written plainly (dicts, full scans) for the tests: (merge steps, chosen
-    language per step (-1 global), tokens)."""
-    L = len(inp.codes)
-    order = byte_alphabet_order()
-    tokens = [bytes([b]) for b in order]
-    tok_id = {t: i for i, t in enumerate(tokens)}
-    words = [inp.sym[inp.woff[i] : inp.woff[i + 1]].tolist() for i in range(len(inp.woff) - 1)]
-    entries = [
-        [(int(inp.wl_lang[e]), int(inp.wl_train[e]), int(inp.wl_dev[e])) for e in range(inp.wl_off[i], inp.wl_off[i + 1])] for i in range(len(words))
-    ]
-    ratio_mode = targets is not None
-
-    def pair_counts() -> tuple[list[dict], dict]:
-        per = [dict() for _ in range(L)]
-        tot: dict = {}
-        for w, ents in zip(words, entries):
-            for pair in zip(w, w[1:]):
-                for li, tr, _ in ents:
-                    if tr:
-                        per[li][pair] = per[li].get(pair, 0) + tr
-                        tot[pair] = tot.get(pair, 0) + tr
-        return per, tot
-
-    def lengths(k: int) -> list[int]:
-        out = [0] * L
-        for w, ents in zip(words, entries):
-            for ent in ents:
-                out[ent[0]] += len(w) * ent[k]
-        return out
-
-    init = lengths(1)
-    recent: list[int] = []
-    dead = [False] * L
-    raw: list[tuple[int, int]] = []
-    chosen_list: list[int] = []
-    while len(tokens) < vocab_target:
-        per, tot = pair_counts()
-        if len(raw) < global_merges:
-            chosen, counts = -1, tot
-        else:
-            dev_len, train_len = lengths(2), lengths(1)
-            masked = list(dead)
-            chosen = -1
-            while True:
-                cands = [h for h in range(L) if not masked[h]]
-                if not cands:
-                    break
-                if ratio_mode:
-                    best = max(cands, key=lambda h: (-(init[h] / max(train_len[h], 1)) / targets[h], -h))
-                else:
-                    best = max(cands, key=lambda h: (dev_len[h], -h))
-                if window > 0 and recent[-window:].count(best) * L > alpha * window:
-                    masked[best] = True
-                    continue
-                chosen = best
-                break
-            if chosen == -1:
-                break
-            counts = per[chosen]
-            if not any(c > 0 for c in counts.values()):
-                dead[chosen] = True
-                continue
-        live = [(c, p) for p, c in counts.items() if c > 0]
-        if not live:
-            break
-        c, pair = min(live, key=lambda cp: (-cp[0], cp[1]))
-        if c < max(min_frequency, 1):
-            if skip_exhausted and chosen >= 0:
-                dead[chosen] = True
-                continue
-            break
-        a, b = pair
-        new_tok = tokens[a] + tokens[b]
-        new = tok_id.get(new_tok)
-        if new is None:
-            new = len(tokens)
-            tokens.append(new_tok)
-            tok_id[new_tok] = new
-        raw.append((a, b))
-        chosen_list.append(chosen)
-        if chosen >= 0:
-            recent.append(chosen)
-        for i, w in enumerate(words):
-            out, j = [], 0
-            while j < len(w):
-                if j + 1 < len(w) and w[j] == a and w[j + 1] == b:
-                    out.append(new)
-                    j += 2
-                else:
-                    out.append(w[j])
-                    j += 1
-            words[i] = out
-    return raw, chosen_list, tokens

@@ -14,17 +14,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..counts import WordCounts
+from ..count import WordCounts
 from ..errors import ToktoolError
-from .bpe import ALPHABET_SIZE, BPEResult, train_bpe
-from .extend import Base, Extension, base_from_spec, extend, extended_tokenizer
+from ..pretokenize import SUPERBPE_STAGE1_PRESET
+from ..vocab import ALPHABET_SIZE, BPEResult
+from .bpe import learn_bpe
+from .extend import Base, Extension, base_from_spec, continue_merges
+
+# --stage2-pretokenizer choices -> presets: the authors' later recipe, the paper's rule
+STAGE2_PRESETS = {"superbpe": "superbpe", "digits": "superbpe-digits"}
 
 
 @dataclass
 class SuperOptions:
+    """SuperBPE stage 1 + 2, or extending a base (transition None). Sizes in tokens, lengths in
+    bytes; see workflows.train_superbpe for each option's meaning."""
+
     vocab_size: int
     transition: int | None  # vocabulary size at which stage 2 starts (None with --base)
-    stage1_pretokenizer: str = "o200k"
+    stage1_pretokenizer: str = SUPERBPE_STAGE1_PRESET
     stage2_pretokenizer: str = "superbpe"
     max_words: int = 4
     allow_colon_space: bool = False
@@ -68,12 +76,13 @@ def drop_long_words(wc: WordCounts, max_bytes: int) -> tuple[WordCounts, int, in
 
 
 def stage1_base(result: BPEResult, preset: str) -> Base:
-    from ..tokenizer_io import build_tokenizer
+    from ..hf import build_tokenizer  # imports `tokenizers`: only when training
 
     return base_from_spec(build_tokenizer(result, preset).to_str(), "stage 1", preset)
 
 
 def counts_info(wc: WordCounts) -> dict:
+    """Size of a WordCounts for train.json: unique words, total words, bytes of text covered."""
     return {"unique_words": len(wc), "total_words": wc.total, "bytes": wc.total_bytes}
 
 
@@ -96,7 +105,7 @@ def run_stage2(
         if len(wc) == 0:
             raise ToktoolError(f"every stage-2 piece is longer than --max-line-bytes {opts.max_line_bytes}")
     counted = counts_info(wc)
-    ext = extend(
+    ext = continue_merges(
         base,
         wc,
         opts.vocab_size,
@@ -120,13 +129,9 @@ def run_stage2(
     return ext, wc, info
 
 
-def output_tokenizer(base: Base, ext: Extension, superword: bool, opts: SuperOptions):
-    return extended_tokenizer(base, ext, opts.stage2_pretokenizer if superword else None)
-
-
 def train_stage1(wc: WordCounts, opts: SuperOptions, on_merge: Callable[[int, int], None] | None) -> tuple[Base, dict]:
     assert opts.transition is not None
-    result = train_bpe(wc, opts.transition, opts.min_frequency, opts.special_tokens, opts.max_token_length, on_progress=on_merge)
+    result = learn_bpe(wc, opts.transition, opts.min_frequency, opts.special_tokens, opts.max_token_length, on_progress=on_merge)
     info = {
         "pretokenizer": opts.stage1_pretokenizer,
         "counts": counts_info(wc),

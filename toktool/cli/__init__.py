@@ -1,0 +1,1 @@
+"""The command line (`toktool ...`): parse, call the library, render. See app.py."""

@@ -1,0 +1,40 @@
+"""Option groups shared by several commands; defaults and choices are read from the library."""
+
+from __future__ import annotations
+
+import click
+
+from ..corpus import ERROR_POLICIES
+from ..pretokenize import DEFAULT_PRESET, PRESETS
+from ..train.workflows import CorpusOptions
+
+PRESET_HELP = "; ".join(f"{p.name}: {p.source}" for p in PRESETS.values())
+
+
+def common_options(f):
+    """--quiet and --debug (the latter is read by app.main before parsing)."""
+    f = click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on stderr.")(f)
+    f = click.option("--debug", is_flag=True, help="Show tracebacks on errors.")(f)
+    return f
+
+
+def corpus_options(f):
+    """How text inputs are read and pre-tokenized: --text-field, --errors, --pretokenizer,
+    --special-token, --workers."""
+    f = click.option("--text-field", metavar="NAME", help="Read inputs as JSON lines and take this field (dots for nesting).")(f)
+    f = click.option(
+        "--errors",
+        type=click.Choice(ERROR_POLICIES),
+        default=CorpusOptions.errors,
+        show_default=True,
+        help="Invalid UTF-8 lines: fail, replace bad bytes with U+FFFD, or skip the line (counted either way).",
+    )(f)
+    f = click.option(
+        "--pretokenizer",
+        type=click.Choice(list(PRESETS)),
+        default=None,
+        help=f"Pre-tokenizer preset [default: {DEFAULT_PRESET}]. {PRESET_HELP}.",
+    )(f)
+    f = click.option("--special-token", "special_tokens", multiple=True, metavar="TOKEN", help="Special token (repeatable); cut out of the text before counting.")(f)
+    f = click.option("--workers", type=click.IntRange(min=1), default=CorpusOptions.workers, help="Counting processes [default: all cores].")(f)
+    return f

@@ -1,0 +1,13 @@
+"""Counting (Hugging Face's `Trainer::feed`): text -> WordCounts, the artifact that shards.
+
+    wordcounts.py      WordCounts and its file format
+    regex_counter.py   the `regex` split (the reference, `count_plain`, and presets without a scanner)
+    stage2_counter.py  SuperBPE's stage-2 pieces through a compiled scanner
+    one_pass.py        one pass over the text with every preset, in worker processes
+"""
+
+from .one_pass import count_corpus, count_corpus_multi, count_words, load_counts, make_counter
+from .regex_counter import count_plain
+from .wordcounts import WordCounts
+
+__all__ = ["WordCounts", "count_corpus", "count_corpus_multi", "count_plain", "count_words", "load_counts", "make_counter"]

@@ -1,0 +1,206 @@
+"""WordCounts: unique pre-tokens (UTF-8 bytes) with int64 counts, the artifact that shards.
+
+Counting is embarrassingly parallel and merging is not, so the counts are what moves between machines:
+`toktool count` on each shard, `toktool train --from-counts` on the union. Words are kept sorted by
+their bytes, so the same corpus always gives byte-identical counts files, whatever the worker count.
+
+File format (version 1): a NumPy .npz archive (no pickles) with
+  data    uint8[N]   concatenated UTF-8 bytes of the words
+  offsets int64[n+1] word i is data[offsets[i]:offsets[i+1]]
+  counts  int64[n]
+  meta    uint8[...] UTF-8 JSON: {"format": "toktool-wordcounts", "version": 1, "pretokenizer": ...,
+                     "special_tokens": [...], "corpus": {...}}
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import write_bytes_atomic
+from ..errors import InputError, ToktoolError
+
+FORMAT = "toktool-wordcounts"
+VERSION = 1
+
+
+@dataclass
+class WordCounts:
+    data: np.ndarray  # uint8
+    offsets: np.ndarray  # int64, len n+1
+    counts: np.ndarray  # int64, len n
+    pretokenizer: str
+    special_tokens: list[str] = field(default_factory=list)
+    corpus: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.counts.shape[0])
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes of text covered by the counted words (sum of count × length)."""
+        return int((np.diff(self.offsets) * self.counts).sum())
+
+    def word(self, i: int) -> bytes:
+        return self.data[self.offsets[i] : self.offsets[i + 1]].tobytes()
+
+    def items(self) -> Iterable[tuple[bytes, int]]:
+        buf = self.data.tobytes()
+        off = self.offsets.tolist()
+        for i, c in enumerate(self.counts.tolist()):
+            yield buf[off[i] : off[i + 1]], c
+
+    def as_counter(self) -> Counter:
+        return Counter({w.decode("utf-8", errors="surrogateescape"): c for w, c in self.items()})
+
+    def top(self, k: int) -> list[tuple[bytes, int]]:
+        """The k most frequent words (ties by bytes, so the listing is deterministic)."""
+        if k <= 0 or len(self) == 0:
+            return []
+        order = np.lexsort((np.arange(len(self)), -self.counts))[:k]
+        return [(self.word(int(i)), int(self.counts[i])) for i in order]
+
+    # --- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(
+        cls,
+        counts: Mapping[str, int] | Mapping[bytes, int],
+        pretokenizer: str,
+        special_tokens: Iterable[str] = (),
+        corpus: dict | None = None,
+    ) -> WordCounts:
+        items = sorted((w.encode("utf-8") if isinstance(w, str) else w, int(c)) for w, c in counts.items() if c > 0)
+        return cls.from_sorted_items(items, pretokenizer, special_tokens, corpus)
+
+    @classmethod
+    def from_sorted_items(cls, items: Iterable[tuple[bytes, int]], pretokenizer: str, special_tokens: Iterable[str] = (), corpus: dict | None = None) -> WordCounts:
+        """Build from (word, count) pairs sorted by word, summing runs of equal words, in compact memory."""
+        data = bytearray()
+        offsets = [0]
+        counts: list[int] = []
+        prev: bytes | None = None
+        for w, c in items:
+            if w == prev:
+                counts[-1] += c
+                continue
+            data += w
+            offsets.append(len(data))
+            counts.append(c)
+            prev = w
+        return cls(
+            np.frombuffer(bytes(data), dtype=np.uint8).copy(),
+            np.array(offsets, dtype=np.int64),
+            np.array(counts, dtype=np.int64),
+            pretokenizer,
+            list(special_tokens),
+            dict(corpus or {}),
+        )
+
+    @classmethod
+    def from_compact_parts(cls, parts: list, pretokenizer: str, special_tokens: Iterable[str] = (), corpus: dict | None = None) -> WordCounts:
+        """Build from the counting workers' sorted (data, offsets, counts) parts: one C-level sort of
+        all words is much faster than a Python heap merge of the runs (docs/benchmarks.md)."""
+        words: list[bytes] = []
+        counts: list[int] = []
+        for data, offsets, cnts in parts:
+            words.extend(data[offsets[i] : offsets[i + 1]] for i in range(len(cnts)))
+            counts.extend(cnts)
+        order = sorted(range(len(words)), key=words.__getitem__)
+        return cls.from_sorted_items(((words[i], counts[i]) for i in order), pretokenizer, special_tokens, corpus)
+
+    @classmethod
+    def merge(cls, parts: list[WordCounts]) -> WordCounts:
+        """Sum several counts files (shards). They must come from the same pre-tokenizer."""
+        if not parts:
+            raise ToktoolError("no counts to merge")
+        pre = {p.pretokenizer for p in parts}
+        if len(pre) > 1:
+            raise ToktoolError(f"cannot merge counts made with different pre-tokenizers: {', '.join(sorted(pre))}")
+        specials = {tuple(p.special_tokens) for p in parts}
+        if len(specials) > 1:
+            raise ToktoolError("cannot merge counts made with different --special-token lists")
+        if len(parts) == 1:
+            return parts[0]
+        corpus = {
+            "merged_from": [p.corpus for p in parts],
+            "texts": sum(int(p.corpus.get("texts", 0)) for p in parts),
+            "bytes": sum(int(p.corpus.get("bytes", 0)) for p in parts),
+        }
+        # each part is sorted by word: a streaming k-way merge never holds a dict of all words
+        merged = heapq.merge(*(p.items() for p in parts), key=lambda kv: kv[0])
+        return cls.from_sorted_items(merged, parts[0].pretokenizer, parts[0].special_tokens, corpus)
+
+    # --- persistence -----------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "pretokenizer": self.pretokenizer,
+            "special_tokens": self.special_tokens,
+            "words": len(self),
+            "total": self.total,
+            "corpus": self.corpus,
+        }
+        buf = io.BytesIO()
+        # Fixed member order and no timestamps beyond zipfile's constant: same counts, same bytes.
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, arr in (
+                ("meta", np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)),
+                ("data", self.data),
+                ("offsets", self.offsets),
+                ("counts", self.counts),
+            ):
+                member = io.BytesIO()
+                np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, member.getvalue())
+        return buf.getvalue()
+
+    def save(self, path: str | Path, force: bool = False) -> None:
+        write_bytes_atomic(path, self.to_bytes(), force=force)
+
+    @classmethod
+    def load(cls, path: str | Path) -> WordCounts:
+        p = Path(path)
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except FileNotFoundError:
+            raise InputError(f"{p}: no such counts file") from None
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
+            raise InputError(f"{p}: not a toktool counts file ({type(e).__name__}: {e})") from None
+        try:
+            meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+            data, offsets, counts = arrays["data"], arrays["offsets"], arrays["counts"]
+        except (KeyError, ValueError, UnicodeDecodeError):
+            raise InputError(f"{p}: not a toktool counts file (missing or bad members)") from None
+        if meta.get("format") != FORMAT:
+            raise InputError(f"{p}: not a toktool counts file")
+        if meta.get("version") != VERSION:
+            raise InputError(f"{p}: counts format version {meta.get('version')} is not supported (this toktool reads {VERSION})")
+        n = counts.shape[0]
+        if (
+            data.dtype != np.uint8
+            or offsets.dtype != np.int64
+            or counts.dtype != np.int64
+            or offsets.shape != (n + 1,)
+            or (n and (offsets[0] != 0 or offsets[-1] != data.shape[0] or np.any(np.diff(offsets) <= 0)))
+            or np.any(counts <= 0)
+        ):
+            raise InputError(f"{p}: counts file is corrupt (inconsistent arrays)")
+        return cls(data, offsets, counts, meta["pretokenizer"], list(meta.get("special_tokens", [])), meta.get("corpus", {}))

@@ -1,0 +1,16 @@
+"""Every Numba kernel of toktool, beside its pure-Python twin (`reference.py`).
+
+Kernels take and return flat numpy arrays only (int32 symbols, int64 counts and offsets, uint8
+bytes) and import nothing of toktool but `errors`. `loader` picks the ahead-of-time build when it
+matches the sources, else the JIT functions; `build_aot` makes that build.
+
+    hashtable.py    open-addressing tables, FNV-1a, array growth
+    heap.py         the merge loop's max-heap and the encoder's min-queue
+    token_table.py  interning token byte strings; SuperBPE's stage-2 filter
+    bpe_train.py    the BPE merge loop (Hugging Face BpeTrainer semantics)
+    bpe_encode.py   BPE encoding of words with a ranked merge list
+    parity_train.py the parity-aware BPE merge loop
+    stage2_scan.py  SuperBPE's stage-2 pre-tokenizer and piece counter
+    charclass.py    character classes of the scanners (numba-free)
+    reference.py    pure-Python twins, for the tests
+"""

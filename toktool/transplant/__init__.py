@@ -1,1 +1,0 @@
-"""Embeddings for a new tokenizer without training (design §4): see core.transplant."""
