@@ -11,7 +11,7 @@ def _tune_malloc() -> None:
 
     Counting and training allocate and free many arrays of tens of MB. glibc raises its mmap
     threshold after the first such free, so later ones come from the heap and stay mapped when
-    freed: ~50 MB of the SuperBPE run's peak was memory already freed (see docs/superbpe.md). A
+    freed: a good part of the SuperBPE run's peak was memory already freed (docs/superbpe.md). A
     fixed threshold of 256 KiB keeps large arrays in their own mappings, returned on free. No-op
     outside glibc; TOKTOOL_MALLOC=default leaves the allocator as it is."""
     import os

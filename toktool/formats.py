@@ -299,7 +299,8 @@ def load_tokenizer(path: str | Path, name: str | None = None, tiktoken_pattern: 
     .tiktoken file (`tiktoken_pattern` names its split when the file name does not).
 
     Each format is read by its own library. `name` is the display name (default: from the path).
-    Raises InputError (naming the file) when it is missing or not a tokenizer, ToktoolError when a
+    Returns an Adapter (`encode_lines`, `token_strings`, `vocab_size`, `special_ids`, `unk_id`,
+    `sha256` of the files read). Raises InputError (naming the file) when it is missing or not a tokenizer, ToktoolError when a
     .tiktoken file's split pattern is unknown."""
     from .hf import load_hf_tokenizer
 

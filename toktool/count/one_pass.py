@@ -217,7 +217,20 @@ def count_corpus(
     workers: int | None = None,
     on_progress: Callable[[CorpusStats], None] | None = None,
 ) -> WordCounts:
-    """Stream the inputs once and count their pre-tokens."""
+    """Count the pre-tokens of text files: the first stage of training, and the artifact that shards.
+
+    inputs: files, directories (recursive, sorted), quoted globs or "-" (stdin); plain text is read
+    line by line (newline included), .jsonl/.ndjson through `text_field` (dots for nesting), .gz and
+    .zst decompressed. pretokenizer: a preset of `toktool.pretokenize.PRESETS`. errors: invalid
+    UTF-8 per line, "strict" | "replace" | "skip" (counted in `corpus`). special_tokens are cut out
+    of the text first and never counted. workers: processes (default: all cores); the result is the
+    same for any number. on_progress(stats) is called after each batch.
+
+    Returns WordCounts: unique pre-tokens as UTF-8 bytes (data uint8[total bytes], offsets
+    int64[n+1]) with counts int64[n], sorted by bytes; `.corpus` holds the input statistics and
+    SHA-256s for train.json, `.save(path)` writes the counts file.
+    Raises InputError naming the file (and line) for unreadable input, ToktoolError for an unknown
+    preset or an empty corpus, WorkerDiedError when a counting process dies."""
     return count_corpus_multi(inputs, [pretokenizer], text_field, errors, special_tokens, workers, on_progress)[0]
 
 
@@ -230,7 +243,8 @@ def count_corpus_multi(
     workers: int | None = None,
     on_progress: Callable[[CorpusStats], None] | None = None,
 ) -> list[WordCounts]:
-    """One pass over the inputs, counted with each pre-tokenizer (stdin works: it is read once)."""
+    """`count_corpus` with several presets in one pass over the inputs (stdin works: it is read
+    once); returns one WordCounts per preset, in order. Raises as `count_corpus`."""
     for p in pretokenizers:
         get_preset(p)
     paths = expand_inputs(inputs)

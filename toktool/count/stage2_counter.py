@@ -29,7 +29,7 @@ FAST_PRESETS = frozenset({"superbpe"})
 def class_table() -> np.ndarray:
     """uint8[0x110000]: the class (kernels.charclass) of every code point, surrogates included, as the
     pattern's `regex` sees it (so \\p{L}, \\p{N} and \\s follow the Unicode version of `regex`)."""
-    # every code point as one string, built without a million 1-char objects (~80 MB for a moment)
+    # every code point as one string, built without a million 1-char objects (a large, brief spike)
     chars = np.arange(0x110000, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
     table = np.full(0x110000, k.C_P, dtype=np.uint8)
     for pattern, value in ((r"\p{L}+", k.C_L), (r"\p{N}+", k.C_N), (r"\s+", k.C_WS)):

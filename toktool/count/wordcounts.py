@@ -34,6 +34,19 @@ VERSION = 1
 
 @dataclass
 class WordCounts:
+    """Unique pre-tokens with their counts: what training needs of a corpus, and nothing more.
+
+    data: uint8[total bytes], the words' UTF-8 bytes concatenated, words sorted by their bytes;
+    offsets: int64[n+1], word i is data[offsets[i]:offsets[i+1]]; counts: int64[n], each > 0;
+    pretokenizer: the preset that split the text; special_tokens: cut out before counting;
+    corpus: input statistics and SHA-256s (for train.json).
+
+    Made by `count_corpus`; `save`/`load` the file format above (`load` raises InputError for a
+    file that is not a counts file or is corrupt); `merge` sums shards (ToktoolError when their
+    presets or special tokens differ).
+
+    Example: WordCounts.from_mapping({"the": 2, " cat": 1}, "gpt2").top(1) == [(b"the", 2)]."""
+
     data: np.ndarray  # uint8
     offsets: np.ndarray  # int64, len n+1
     counts: np.ndarray  # int64, len n
@@ -172,10 +185,13 @@ class WordCounts:
         return buf.getvalue()
 
     def save(self, path: str | Path, force: bool = False) -> None:
+        """Write the counts file atomically; OutputExistsError when it exists and not `force`."""
         write_bytes_atomic(path, self.to_bytes(), force=force)
 
     @classmethod
     def load(cls, path: str | Path) -> WordCounts:
+        """Read a counts file. Raises InputError naming the file when it is missing, not a toktool
+        counts file, of another format version, or inconsistent."""
         p = Path(path)
         try:
             with np.load(p, allow_pickle=False) as z:

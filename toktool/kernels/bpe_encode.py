@@ -105,8 +105,8 @@ def bpe_encode_kernel(
     A word is cut where its two bytes are such that no merge has a left side ending in the first and a
     right side starting with the second: the first token to span such a place would have to come from
     such a merge, so no token ever does, and the word's encoding is its chunks' encodings in order.
-    With the stage-1 merges of SuperBPE, stage-2 lines fall apart into their words, which repeat: the
-    475k unique lines of the bench corpus hold ~100k distinct chunks. Later duplicates of a merge pair
+    With the stage-1 merges of SuperBPE, stage-2 lines fall apart into their words, which repeat, so
+    there are far fewer distinct chunks than lines (docs/benchmarks.md). Later duplicates of a merge pair
     win, as in HF's merge map."""
     nm = m_a.shape[0]
     bits = np.int64(4)
@@ -124,7 +124,7 @@ def bpe_encode_kernel(
         vals[s] = (np.int64(r) << 32) | np.int64(m_new[r])
 
     # pass 1: the chunks as ids of distinct chunks. A distinct chunk's bytes are copied to `arena`
-    # (1.2 MB for the bench corpus's 20 MB of lines) so that checking a hash hit reads cached memory;
+    # (small next to the lines: chunks repeat) so that checking a hash hit reads cached memory;
     # a table entry is (hash, arena offset, length, id).
     nw = offsets.shape[0] - 1
     tbits = np.int64(12)

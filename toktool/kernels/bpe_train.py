@@ -250,8 +250,8 @@ def bpe_train_kernel(
     stats = np.zeros(4, dtype=np.int64)
 
     # pruning: pairs that occur once can never reach theta >= 2; a byte per hash bucket, saturating at
-    # 2, finds them first, so the exact table below holds only the others (on the bench corpus's
-    # stage 2: 0.4 M of 1.0 M distinct pairs, half the table)
+    # 2, finds them first, so the exact table below holds only the others (in stage 2, where most
+    # pairs occur once, a fraction of all distinct pairs; docs/benchmarks.md)
     seen = np.zeros(0, dtype=np.uint8)
     sbits = np.int64(16)
     if prune > 0:

@@ -4,7 +4,7 @@ The kernel sources are the same modules the JIT path uses; numba.pycc turns them
 module `_aot.<ext>` next to them, with `_aot.sha256` recording the hash of the sources it was built
 from. At run time the AOT module is used only when that hash matches the current source, so a stale
 build can never train with old code. Why bother: the AOT module needs neither numba nor LLVM at run
-time, which saves ~90 MB of memory and the first-run compile (see docs/benchmarks.md).
+time, which saves the compiler's memory and the first-run compile (figures in docs/benchmarks.md).
 
     python -m toktool.kernels.build_aot        # exit 0 and a note on stderr even if it cannot build
 """

@@ -1,5 +1,5 @@
 """Character classes of the stage-2 scanner (a module of its own so that building the table does not
-import numba: the counting processes should not pay its ~50 MB)."""
+import numba: the counting processes should not pay for the compiler)."""
 
 C_P = 0  # "punctuation": anything that is not \\s, \\p{L} or \\p{N}
 C_L = 1  # \\p{L}

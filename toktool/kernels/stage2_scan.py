@@ -1,13 +1,13 @@
 """SuperBPE's stage-2 pre-tokenizer and piece counter as a Numba scanner (no regex, no Python dicts).
 
 Stage 2 counts whole lines with a few pieces split off; run through the `regex` module that split and
-a Counter of mostly unique lines cost more than the stage-1 split itself and ~100 MB per process. This
-scanner applies the same rules as `pretokenize.SUPERBPE_PATTERN` (ordered alternation, greedy, with
+a Counter of mostly unique lines cost more time than the stage-1 split itself and much memory per
+process (docs/benchmarks.md). This scanner applies the same rules as `pretokenize.SUPERBPE_PATTERN` (ordered alternation, greedy, with
 the same lookaheads) to UTF-8 bytes, classifying code points with a table built from `regex` itself
 (so \\p{L}, \\p{N} and \\s mean exactly what they mean to the pattern), and counts the pieces in an
 open-addressing table of byte strings. Tests hold it equal to the regex counter.
 
-Character classes: see piececlasses.py.
+Character classes: see charclass.py.
 """
 
 from __future__ import annotations

@@ -242,8 +242,10 @@ def train_superbpe(
     are left out (counted in train.json). Both stages' counts come from one pass over the text.
 
     transition: a vocabulary size (28000) or a fraction of vocab_size (0.9).
-    Other arguments as in `train_bpe`. Returns a Trained; raises ToktoolError for bad options or an
-    empty corpus, InputError for an unreadable input."""
+    Other arguments as in `train_bpe`.
+
+    Returns a Trained. Raises ToktoolError for bad options (a transition outside the vocabulary, an
+    unknown preset) or an empty corpus, InputError for an unreadable input, naming the file."""
     hooks = hooks or TrainHooks()
     CorpusOptions(text_field, errors, workers).check()
     specials = unique_specials(special_tokens)
@@ -324,7 +326,7 @@ def extend(
     `max_words`, `allow_colon_space`, `max_line_bytes` as in `train_superbpe`): SuperBPE's stage 2
     on top of any byte-level BPE. Special tokens are the base's.
 
-    Returns a Trained; raises InputError when the base is not a byte-level BPE or cannot be read,
+    Returns a Trained. Raises InputError when the base is not a byte-level BPE or cannot be read,
     ToktoolError when vocab_size is not above the base's size."""
     from .extend import load_base
 
