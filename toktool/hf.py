@@ -50,11 +50,15 @@ def byte_level_pre_tokenizer(preset: str):
 
 
 def vocab_strings(result: BPEResult) -> list[str]:
+    """The vocabulary as tokenizer.json strings by id: special tokens as they are, the rest byte-level."""
     n = len(result.special_tokens)
     return list(result.special_tokens) + [to_byte_level(t) for t in result.tokens[: result.vocab_size - n]]
 
 
 def build_tokenizer(result: BPEResult, preset: str) -> Tokenizer:
+    """The `tokenizers.Tokenizer` of a trained byte-level BPE: BPE model with the merges in rank order,
+    the pre-tokenizer that splits as `preset` did (byte_level_pre_tokenizer), ByteLevel decoder and
+    post-processor, special tokens as added tokens. Raises ToktoolError if two ids share a string."""
     toks = vocab_strings(result)
     vocab = {t: i for i, t in enumerate(toks)}
     if len(vocab) != len(toks):

@@ -272,6 +272,9 @@ def count_corpus_multi(
 
 
 def load_counts(paths: Sequence[str]) -> WordCounts:
+    """Counts files (paths, directories, globs) summed into one WordCounts by a streaming merge.
+    Raises InputError for an unreadable counts file, ToktoolError for stdin, counts made with
+    different presets or special tokens, or no words at all."""
     files = expand_inputs(paths)
     if "-" in files:
         raise ToktoolError("--from-counts reads files, not stdin")

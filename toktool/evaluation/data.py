@@ -80,6 +80,7 @@ def dominant_script(text: str, sample: int | None = _SCRIPT_SAMPLE) -> str:
 
 
 def read_language(code: str, paths: list[str], errors: str) -> Language:
+    """One language's lines (newlines stripped) from its files. Raises InputError when it has no text."""
     stats = CorpusStats()
     lines: list[str] = []
     h = hashlib.sha256()

@@ -144,6 +144,8 @@ def _encode_all(tok: Adapter, data: EvalData, advance: Callable[[int], None] | N
 
 
 def unreachable_tokens(tok: Adapter) -> tuple[list[int], int]:
+    """(ids whose own string does not encode back to exactly them, how many ids were tested): the
+    under-trained-token signal. Ids that cannot be probed alone (specials, partial bytes) are skipped."""
     probes = tok.reachability_probes()
     ids = list(probes)
     got = tok.encode_probe_batch([probes[i] for i in ids])

@@ -21,7 +21,11 @@ from ..vocab import UNLIMITED, BPEResult, check_vocab_size, dedupe_merges, table
 
 
 def prepare_words(wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Words as initial symbol ids (byte → position of its byte-level char in code-point order)."""
+    """The words of `wc` as the merge loop's arrays: (sym int32[total bytes], woff int64[n+1],
+    wcnt int64[n]). A byte's symbol id is the position of its byte-level character in code-point
+    order (as Hugging Face's BpeTrainer numbers its initial alphabet), so ids and tie-breaks agree.
+
+    Example: the word b"ab" becomes sym [64, 65] ("a" and "b" are the 65th and 66th characters)."""
     order = byte_alphabet_order()
     byte_to_id = np.empty(256, dtype=np.int32)
     for i, b in enumerate(order):
@@ -30,8 +34,23 @@ def prepare_words(wc: WordCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sym, wc.offsets.astype(np.int64, copy=True), wc.counts.astype(np.int64, copy=True)
 
 
-def encode_words_parallel(data, offsets, byte_ids, m_a, m_b, m_new, cut, workers: int | None = None):
+def encode_words_parallel(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    byte_ids: np.ndarray,
+    m_a: np.ndarray,
+    m_b: np.ndarray,
+    m_new: np.ndarray,
+    cut: np.ndarray,
+    workers: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """BPE-encode flat words with the Numba encoder, one contiguous slice of words per core.
+
+    data uint8[total bytes] and offsets int64[n+1]: the words; byte_ids int32[256]: each byte's
+    token id; m_a, m_b, m_new int32[merges]: the ranked merges (left id, right id, result id); cut
+    uint8[65536]: 1 where no merge can join the byte pair (hi << 8 | lo), so words are encoded in
+    chunks (extend.cut_table). Returns (sym int32[total tokens], woff int64[n+1]): the words as
+    token ids, exactly as `tokenizers`' BPE model encodes them.
 
     The AOT build holds the GIL, so slices run in forked children (results come back through pipes);
     the JIT build releases it, so threads do. Slices are cut by bytes and glued in order: the output
@@ -80,13 +99,21 @@ def _warm_up(kernel) -> None:
 
 @dataclass
 class LoopResult:
-    m_a: np.ndarray  # merge steps in order: left and right ids, and the id each produced
+    """What the merge loop returns.
+
+    m_a, m_b, m_new: int32[steps], the merge steps in order (left id, right id, the id produced);
+    t_data uint8[...], t_off int64[tokens+1]: every token's bytes, initial tokens first;
+    wlen int64[words]: each word's length in tokens after the last merge;
+    stats int64[4]: pruning threshold theta, smallest merged count, whether the heap ran out, the
+    number of recounts (see kernels/bpe_train.py); timings: seconds and which build ran."""
+
+    m_a: np.ndarray
     m_b: np.ndarray
     m_new: np.ndarray
-    t_data: np.ndarray  # bytes of every token (initial ones first), concatenated
+    t_data: np.ndarray
     t_off: np.ndarray
-    wlen: np.ndarray  # final length of each word
-    stats: np.ndarray  # theta, smallest merged count, heap ran out, recounts (see the kernel)
+    wlen: np.ndarray
+    stats: np.ndarray
     timings: dict
 
 
@@ -112,7 +139,11 @@ def run_merge_loop(
     `prune` > 0 lets the kernel forget rare pairs (stage 2's memory); when its own check says that
     could have changed a merge (a merged count fell below its threshold, or the heap ran out), the
     loop is run again without pruning, so the merges never depend on it. `sym` is modified in place
-    (as the merged words) only on the JIT path without pruning."""
+    (as the merged words) only on the JIT path without pruning.
+    Arrays: sym int32[total] (the words' symbols), woff int64[n+1], wcnt int64[n] (word counts),
+    tok_data uint8[...] with tok_off int64[n0+1] (the initial tokens' bytes). `target` counts tokens;
+    max_token_length is in bytes; max_words and no_colon_space are SuperBPE's stage-2 filters.
+    Returns a LoopResult."""
 
     def report(progress: np.ndarray) -> None:
         if on_progress:

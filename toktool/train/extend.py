@@ -85,6 +85,9 @@ def detect_preset(spec: dict) -> str | None:
 
 
 def base_from_spec(spec_json: str, where: str, preset: str | None = None) -> Base:
+    """A Base from tokenizer.json text. `where` names it in messages; `preset` is the split to count
+    with (default: detected from its pre-tokenizer). Raises InputError when it is not a byte-level BPE
+    (another model type, subword prefixes, byte fallback, non-byte-level tokens, missing bytes)."""
     spec = json.loads(spec_json)
     model = spec.get("model") or {}
     mtype = model.get("type")

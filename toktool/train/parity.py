@@ -61,6 +61,9 @@ class ParityInput:
 
 
 def build_input(train: dict[str, WordCounts], dev: dict[str, WordCounts] | None) -> ParityInput:
+    """The union of every language's words as the parity kernel's arrays: sym int32[total bytes] and
+    woff int64[n+1] (each distinct word once, as initial symbol ids), and per word a CSR list of
+    (language, training count, dev count): wl_off int64[n+1], wl_lang int32, wl_train / wl_dev int64."""
     codes = list(train)
     index: dict[bytes, int] = {}
     per_word: list[dict[int, list[int]]] = []
@@ -123,6 +126,12 @@ def learn_parity(
     opts: ParityOptions,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ParityResult:
+    """Parity-aware BPE from per-language word counts (`workflows.train_parity` counts the text).
+
+    train: {code: WordCounts} of each language's training text; dev: {code: WordCounts} of the
+    multi-parallel dev set (None in the ratio variant). Returns a ParityResult: the BPEResult, the
+    language that chose each merge (None for a global merge), a per-language table, and why it
+    stopped. Raises ToktoolError for fewer than two languages, a missing dev set, bad options."""
     specials = unique_specials(opts.special_tokens)
     check_vocab_size(opts.vocab_size, specials)
     if len(train) < 2:

@@ -76,6 +76,7 @@ def drop_long_words(wc: WordCounts, max_bytes: int) -> tuple[WordCounts, int, in
 
 
 def stage1_base(result: BPEResult, preset: str) -> Base:
+    """Stage 1's BPE as the Base that stage 2 goes on from."""
     from ..hf import build_tokenizer  # imports `tokenizers`: only when training
 
     return base_from_spec(build_tokenizer(result, preset).to_str(), "stage 1", preset)
@@ -130,6 +131,8 @@ def run_stage2(
 
 
 def train_stage1(wc: WordCounts, opts: SuperOptions, on_merge: Callable[[int, int], None] | None) -> tuple[Base, dict]:
+    """Stage 1: byte-level BPE up to `opts.transition` tokens on the stage-1 counts; returns the Base
+    for stage 2 and the stage's train.json section."""
     assert opts.transition is not None
     result = learn_bpe(wc, opts.transition, opts.min_frequency, opts.special_tokens, opts.max_token_length, on_progress=on_merge)
     info = {
