@@ -360,6 +360,25 @@ def test_parquet_is_read_one_row_group_at_a_time(tmp_path):
     f.close()
 
 
+def test_parquet_memory_is_bounded_by_pages_not_row_groups(tmp_path):
+    docs = udhr_lines(521) + [ln + "\n" for d in code_docs() for ln in d.split("\n")]  # ~8 MB of lines
+    p = tmp_path / "one_group.parquet"
+    # one row group, pages of ~64 KiB: what is alive is the 1 MiB read buffer, a page and a batch
+    pq.write_table(pa.table({"text": docs}), p, row_group_size=len(docs), data_page_size=64 << 10,
+                   use_dictionary=False, compression="zstd")
+    md = pq.ParquetFile(p).metadata
+    assert md.num_row_groups == 1
+    group = md.row_group(0).column(0).total_uncompressed_size
+    base = pa.total_allocated_bytes()
+    peak = 0
+    got = []
+    for _, text in columnar.iter_parquet(str(p)):
+        got.append(text)
+        peak = max(peak, pa.total_allocated_bytes() - base)
+    assert got == docs
+    assert peak < (1 << 20) + group / 4, (peak, group)  # measured: 1 MiB + 0.1 x group; all of it: > 1 x
+
+
 def test_arrow_stream_holds_one_record_batch(tmp_path):
     docs = udhr_docs()
     table = pa.table({"text": docs})

@@ -2,9 +2,15 @@
 
 Web and code corpora ship as Parquet shards with a text column (FineWeb: `text`, The Stack: `content`)
 or as Hugging Face `datasets` directories of Arrow stream files. This module reads one text column of
-them in constant memory (one record batch of at most `BATCH_ROWS` rows of one row group, or of one IPC
-record batch, alive at a time) and hands `corpus.iter_texts` (row index, text) pairs, so sampling,
---max-bytes and the statistics stay in one place for every input kind.
+them in constant memory and hands `corpus.iter_texts` (row index, text) pairs, so sampling, --max-bytes
+and the statistics stay in one place for every input kind.
+
+Memory: Parquet row groups are read one after the other, only the text column, in batches of
+BATCH_ROWS rows, without pre-buffering; what is alive is then one data page of that column (plus its
+dictionary page) and one batch, not the row group: a page is Parquet's unit of decompression. Page size
+is the writer's choice: pyarrow's writer checks its 1 MB target only every 1024 values, so a page of
+10 KB documents holds ~10 MB. Arrow IPC files hold one record batch (the writer's unit; `datasets`
+writes 1000 rows) at a time. Python strings are made BATCH_ROWS rows or SLICE_BYTES bytes at a time.
 
 It is separate from `corpus.py` because pyarrow is an optional, heavy dependency (~100 MB, ~0.2 s to
 import): it is imported lazily inside functions, so `import toktool.corpus` stays light and text users
@@ -34,9 +40,12 @@ DEFAULT_TEXT_FIELD = "text"
 DATASET_STATE = "state.json"
 DATASET_INFO = "dataset_info.json"
 DATASET_DICT = "dataset_dict.json"
-# Rows turned into Python strings at a time: bounds the str objects alive (FineWeb documents average
-# ~3 KB, code files ~10 KB) independently of how large the writer made its row groups or batches.
-BATCH_ROWS = 1024
+# Rows read from Parquet and turned into Python strings at a time, and the UTF-8 bytes at most turned
+# into strings at a time (a single larger document is one slice): together they bound the Arrow batch
+# and the str objects alive (FineWeb documents average ~3 KB, code files ~10 KB, a few are megabytes),
+# whatever the writer's row group or record batch size. Per-batch overhead is some microseconds.
+BATCH_ROWS = 256
+SLICE_BYTES = 4 << 20
 _HASH_CHUNK = 1 << 20
 _ARROW_FILE_MAGIC = b"ARROW1"
 _MAX_LISTED_COLUMNS = 20
@@ -45,17 +54,18 @@ _PYARROW: dict[str, Any] = {}
 
 
 def _pyarrow() -> dict[str, Any]:
-    """pyarrow, pyarrow.parquet and pyarrow.ipc, imported once; ToktoolError with the install hint if absent."""
+    """pyarrow and its compute, parquet and ipc modules, imported once; ToktoolError with the install hint if absent."""
     if not _PYARROW:
         try:
             import pyarrow
+            import pyarrow.compute
             import pyarrow.ipc
             import pyarrow.parquet
         except ImportError:
             raise ToktoolError(
                 "reading Parquet, Arrow or datasets inputs needs pyarrow: pip install 'toktool[parquet]'"
             ) from None
-        _PYARROW.update(pa=pyarrow, pq=pyarrow.parquet, ipc=pyarrow.ipc)
+        _PYARROW.update(pa=pyarrow, pc=pyarrow.compute, pq=pyarrow.parquet, ipc=pyarrow.ipc)
     return _PYARROW
 
 
@@ -219,10 +229,33 @@ def _one_line(e: BaseException) -> str:
 _SKIPPED = object()  # a value dropped by --errors skip (kept in the list so row numbers stay exact)
 
 
+def _slices(arr: Any) -> Iterator[tuple[int, int]]:
+    """(start, stop) row ranges of at most BATCH_ROWS rows and SLICE_BYTES bytes (or one row) each."""
+    n = len(arr)
+    m = _pyarrow()
+    try:
+        lengths = m["pc"].binary_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
+    except m["pa"].ArrowNotImplementedError:  # a type binary_length lacks: bound rows only
+        yield from ((s, min(s + BATCH_ROWS, n)) for s in range(0, n, BATCH_ROWS))
+        return
+    import numpy as np
+
+    ends = np.cumsum(lengths, dtype=np.int64)
+    start = 0
+    while start < n:
+        before = int(ends[start - 1]) if start else 0
+        stop = int(np.searchsorted(ends, before + SLICE_BYTES, side="right"))
+        stop = min(max(stop, start + 1), start + BATCH_ROWS, n)
+        yield start, stop
+        start = stop
+
+
 def _texts_of(arr: Any, first_row: int, errors: str, counts: ReadCounts, name: str, text_field: str) -> Iterator[tuple[int, str]]:
-    """(row, text) for the non-null values of one Arrow string array, BATCH_ROWS rows at a time."""
-    for start in range(0, len(arr), BATCH_ROWS):
-        part = arr.slice(start, BATCH_ROWS)
+    """(row, text) for the non-null values of one Arrow string array, a bounded slice at a time."""
+    if _pyarrow()["pa"].types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    for start, stop in _slices(arr):
+        part = arr.slice(start, stop - start)
         try:
             values = part.to_pylist()
         except UnicodeDecodeError:
@@ -239,8 +272,6 @@ def _texts_of(arr: Any, first_row: int, errors: str, counts: ReadCounts, name: s
 
 def _decode_slice(part: Any, first_row: int, errors: str, counts: ReadCounts, name: str, text_field: str) -> list:
     pa = _pyarrow()["pa"]
-    if pa.types.is_dictionary(part.type):
-        part = part.dictionary_decode()
     out: list = []
     for i, b in enumerate(part.cast(pa.large_binary()).to_pylist()):
         if b is None:
