@@ -219,6 +219,15 @@ def test_invalid_utf8_values_follow_the_errors_policy(tmp_path):
     assert got == [t for i, t in ((0, "good\n"), (3, "fine\n")) if keep(i)]
 
 
+def test_jsonl_nulls_are_counted_like_columnar_nulls(tmp_path):
+    p = tmp_path / "n.jsonl"
+    p.write_text('{"text": "a\\n"}\n{"text": null}\n\n{"text": "b\\n"}\n', encoding="utf-8")
+    texts, stats = read_all([p], text_field="text")
+    assert texts == ["a\n", "b\n"] and stats.null_texts == 1
+    assert stats.as_dict()["inputs"] == [{"path": str(p), "sha256": sha256_of(p), "bytes": p.stat().st_size,
+                                          "texts": 2, "column": "text", "nulls": 1}]
+
+
 # --- datasets directories and many shards ---------------------------------------------------------
 
 
@@ -444,7 +453,7 @@ def test_max_bytes_stops_reading_the_remaining_inputs(tmp_path):
     texts, stats = read_all([good, bad], sampling=Sampling(max_bytes=500))
     assert sum(len(t.encode()) for t in texts) <= 500 and [i.path for i in stats.inputs] == [str(good)]
     assert stats.as_dict()["sampling"]["stopped"]["inputs_not_read"] == 1
-    assert corpus_notes(stats.as_dict()) == [f"--max-bytes reached in {good} after {stats.bytes:,} bytes; 1 more inputs not read"]
+    assert corpus_notes(stats.as_dict()) == [f"--max-bytes reached in {good} after {stats.bytes:,} bytes; 1 more input not read"]
     with pytest.raises(InputError):
         read_all([good, bad])
 

@@ -89,7 +89,7 @@ def corpus_notes(corpus: dict) -> list[str]:
     if stop:
         notes.append(
             f"--max-bytes reached in {stop['input']} after {corpus['bytes']:,} bytes;"
-            f" {stop['inputs_not_read']:,} more inputs not read"
+            f" {stop['inputs_not_read']:,} more input{'' if stop['inputs_not_read'] == 1 else 's'} not read"
         )
     return notes
 
@@ -273,10 +273,12 @@ def _sniff_binary(stream: BinaryIO, path: str) -> None:
         raise InputError(f"{path}: looks like a binary file (NUL bytes near the start); toktool reads UTF-8 text")
 
 
-def iter_lines(path: str, errors: str, stats: CorpusStats) -> Iterator[tuple[int, str]]:
-    """Yield (line number, decoded line with newline) for one input, applying the UTF-8 policy."""
+def iter_lines(path: str, errors: str, stats: CorpusStats, column: str | None = None) -> Iterator[tuple[int, str]]:
+    """Yield (line number, decoded line with newline) for one input, applying the UTF-8 policy.
+
+    `column` (the JSON field the caller will read) is only recorded in the input's InputInfo."""
     stream, hasher = _open_binary(path)
-    info = stats.add_input("<stdin>" if path == "-" else path)
+    info = stats.add_input("<stdin>" if path == "-" else path, column)
     stats._reader = hasher
     try:
         _sniff_binary(stream, info.path)
@@ -326,7 +328,7 @@ def _line_docs(path: str, text_field: str | None, errors: str, stats: CorpusStat
     jsonl = text_field is not None or is_jsonl_name(path)
     if jsonl and text_field is None:
         raise InputError(f"{path}: JSON lines input needs --text-field NAME (the field holding the text)")
-    for lineno, line in iter_lines(path, errors, stats):
+    for lineno, line in iter_lines(path, errors, stats, text_field if jsonl else None):
         if not jsonl:
             yield lineno - 1, line
             continue
@@ -377,6 +379,7 @@ def iter_texts(
     if sampling is not None:
         stats.sampling = sampling.as_dict()
     inputs = list(inputs)
+    taken = 0  # bytes yielded by this call (stats may come in with counts from an earlier call)
     for n, path in enumerate(inputs):
         keep = sampling.keeps(path) if sampling is not None else None
         if columnar.is_columnar_input(path):
@@ -388,13 +391,14 @@ def iter_texts(
                 if keep is not None and not keep(index):
                     continue
                 size = len(text) if text.isascii() else len(text.encode("utf-8"))
-                if limit is not None and stats.bytes + size > limit:
+                if limit is not None and taken + size > limit:
                     stats.sampling["stopped"] = {  # type: ignore[index]
                         "input": stats.inputs[-1].path,
                         "document_index": index,
                         "inputs_not_read": len(inputs) - n - 1,
                     }
                     return
+                taken += size
                 stats.texts += 1
                 stats.bytes += size
                 stats.inputs[-1].texts += 1
