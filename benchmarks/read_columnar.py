@@ -10,7 +10,9 @@ corpus-none.parquet (the same uncompressed, so the file on disk is as large as i
 
 `measure` reads each through `toktool.corpus.iter_texts` in a fresh process, --repeats times, and
 reports text MB/s (UTF-8 bytes of the texts / wall time of the reading loop, median) and peak RSS
-(ru_maxrss of that process, max over repeats), next to a process that only imports the modules.
+(ru_maxrss of that process, max over repeats), next to a process that only imports the modules; the
+columnar inputs also with ARROW_DEFAULT_MEMORY_POOL=system (pyarrow's default pool, mimalloc, keeps
+freed memory mapped).
 
     python benchmarks/read_columnar.py build /tmp/colbench --min-mb 220 [--roots DIR ...]
     python benchmarks/read_columnar.py measure /tmp/colbench [--repeats 3]
@@ -165,12 +167,18 @@ def _hash_seconds(path: Path) -> float:
 
 def measure(out: Path, repeats: int) -> None:
     rows = []
-    for label, path in (("imports only", "none"), (".txt", out / "corpus.txt"), (".parquet zstd", out / "corpus.parquet"),
-                        (".parquet uncompressed", out / "corpus-none.parquet"),
-                        ("datasets dir", out / "ds")):
+    system = {"ARROW_DEFAULT_MEMORY_POOL": "system"}  # Arrow's buffers from glibc, not mimalloc
+    for label, path, env in (("imports only", "none", {}), (".txt", out / "corpus.txt", {}),
+                             (".parquet zstd", out / "corpus.parquet", {}),
+                             (".parquet uncompressed", out / "corpus-none.parquet", {}),
+                             ("datasets dir", out / "ds", {}),
+                             ("imports only, Arrow system pool", "none", system),
+                             (".parquet zstd, Arrow system pool", out / "corpus.parquet", system),
+                             ("datasets dir, Arrow system pool", out / "ds", system)):
         runs = []
         for _ in range(repeats):
-            p = subprocess.run([sys.executable, __file__, "_read", str(path)], capture_output=True, text=True, check=True)
+            p = subprocess.run([sys.executable, __file__, "_read", str(path)], capture_output=True, text=True, check=True,
+                               env={**os.environ, **env})
             runs.append(json.loads(p.stdout))
         rss = max(r["maxrss_mb"] for r in runs)
         if path == "none":
