@@ -16,12 +16,12 @@ from .render import FORMATS, count_progress, print_table, progress_bar, stderr_c
 @click.option("-o", "--output", required=True, type=click.Path(), help="Counts file to write (.counts).")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @common_options
-def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet, debug):
+def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, max_bytes, sample_docs, seed, output, force, quiet, debug):
     """Count pre-tokens of INPUTS into a counts file: the shardable unit of training.
 
     Count shards on many machines, then `toktool train --from-counts shard*.counts`.
     """
-    from ..corpus import expand_inputs, total_input_size
+    from ..corpus import Sampling, corpus_notes, expand_inputs, total_input_size
     from ..count import count_corpus
 
     check_output(output, force)
@@ -30,10 +30,14 @@ def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, out
         wc = count_corpus(
             paths, pretokenizer or DEFAULT_PRESET, text_field, errors, unique_specials(special_tokens), workers,
             count_progress(prog, total_input_size(paths)),
+            Sampling(max_bytes, sample_docs, seed) if (max_bytes or sample_docs) else None,
         )
     wc.save(output, force=force)
     if not quiet:
-        stderr_console().print(f"{output}: {len(wc):,} unique pre-tokens, {wc.total:,} in all, {wc.total_bytes:,} bytes")
+        console = stderr_console()
+        console.print(f"{output}: {len(wc):,} unique pre-tokens, {wc.total:,} in all, {wc.total_bytes:,} bytes")
+        for note in corpus_notes(wc.corpus):
+            console.print(f"note: {note}")
 
 
 @click.command("count-info")

@@ -20,8 +20,12 @@ def common_options(f):
 
 def corpus_options(f):
     """How text inputs are read and pre-tokenized: --text-field, --errors, --pretokenizer,
-    --special-token, --workers."""
-    f = click.option("--text-field", metavar="NAME", help="Read inputs as JSON lines and take this field (dots for nesting).")(f)
+    --special-token, --workers, --max-bytes, --sample-docs, --seed."""
+    f = click.option(
+        "--text-field",
+        metavar="NAME",
+        help="Field of JSON-lines records (text files are then read as JSON lines), or column of Parquet/Arrow/datasets inputs [default there: text]; dots for nested fields.",
+    )(f)
     f = click.option(
         "--errors",
         type=click.Choice(ERROR_POLICIES),
@@ -37,4 +41,19 @@ def corpus_options(f):
     )(f)
     f = click.option("--special-token", "special_tokens", multiple=True, metavar="TOKEN", help="Special token (repeatable); cut out of the text before counting.")(f)
     f = click.option("--workers", type=click.IntRange(min=1), default=CorpusOptions.workers, help="Counting processes [default: all cores].")(f)
+    f = click.option(
+        "--max-bytes",
+        type=click.IntRange(min=1),
+        default=CorpusOptions.max_bytes,
+        metavar="N",
+        help="Train on a prefix: stop after N UTF-8 bytes of text, at a text boundary (later inputs are not read).",
+    )(f)
+    f = click.option(
+        "--sample-docs",
+        type=click.FloatRange(0, 1, min_open=True),
+        default=CorpusOptions.sample_docs,
+        metavar="FRACTION",
+        help="Keep a deterministic sample of documents (lines, JSON records, Parquet/Arrow rows): kept iff a hash of (--seed, input path, document index) is below FRACTION; independent of --workers.",
+    )(f)
+    f = click.option("--seed", type=int, default=CorpusOptions.seed, show_default=True, help="Seed of --sample-docs.")(f)
     return f

@@ -37,15 +37,16 @@ from .render import progress_bar, rich_table, stderr_console, train_hooks
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output directory (tokenizer.json, vocab.json, merges.txt, train.json).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @common_options
-def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, langs_dir, lang_items, dev_dir, dev_items, global_merges, window, alpha, target_ratios, exhausted, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, output, force, quiet, debug):
+def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, langs_dir, lang_items, dev_dir, dev_items, global_merges, window, alpha, target_ratios, exhausted, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, max_bytes, sample_docs, seed, output, force, quiet, debug):
     """Learn a byte-level BPE vocabulary from INPUTS (files, directories, globs, - for stdin).
 
-    Plain text is read line by line; .jsonl needs --text-field; .gz and .zst are decompressed.
+    Plain text is read line by line; .jsonl needs --text-field; .gz and .zst are decompressed;
+    .parquet, .arrow and `datasets` directories are read by column (--text-field, default text).
     Merges match Hugging Face's BpeTrainer: higher count first, ties to the smaller pair of ids.
     """
     from .. import train as api
 
-    corpus = {"text_field": text_field, "errors": errors, "workers": workers}
+    corpus = {"text_field": text_field, "errors": errors, "workers": workers, "max_bytes": max_bytes, "sample_docs": sample_docs, "seed": seed}
     if algo == "parity":
         if inputs or from_counts or base:
             raise click.UsageError("--algo parity reads --langs DIR / --lang CODE=PATH (not INPUTS, --from-counts or --base)")
@@ -78,6 +79,8 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     min_frequency = 0 if min_frequency is None else min_frequency
     if inputs and from_counts:
         raise click.UsageError("give either text INPUTS or --from-counts, not both")
+    if from_counts and (max_bytes or sample_docs):
+        raise click.UsageError("--max-bytes and --sample-docs choose text to count; they do not apply to --from-counts")
     if not inputs and not from_counts:
         raise click.UsageError("no input: give text files (or - for stdin) or --from-counts FILE")
     common = dict(min_frequency=min_frequency, max_token_length=max_token_length, **corpus)
@@ -102,6 +105,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         trained.save(output, force)
         if not quiet:
             _staged_summary(stderr_console(), output, trained.info)
+            _notes(stderr_console(), trained.info.get("corpus") or {})
         return
     _check_sizes(vocab_size, special_tokens)
     check_output(output, force)
@@ -113,6 +117,15 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     trained.save(output, force)
     if not quiet:
         _train_summary(stderr_console(), output, trained)
+        _notes(stderr_console(), trained.info.get("corpus") or {})
+
+
+def _notes(console, corpus: dict) -> None:
+    """What was skipped or cut while reading (null texts, where --max-bytes stopped), on stderr."""
+    from ..corpus import corpus_notes
+
+    for note in corpus_notes(corpus):
+        console.print(f"note: {note}")
 
 
 def _check_sizes(vocab_size: int, special_tokens) -> None:

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
-from ..corpus import CorpusStats, expand_inputs, iter_texts
+from ..corpus import CorpusStats, Sampling, expand_inputs, iter_texts
 from ..errors import ToktoolError, WorkerDiedError
 from ..parallel import default_workers, get_watching, put_watching
 from ..pretokenize import DEFAULT_PRESET, get_preset
@@ -216,6 +216,7 @@ def count_corpus(
     special_tokens: Sequence[str] = (),
     workers: int | None = None,
     on_progress: Callable[[CorpusStats], None] | None = None,
+    sampling: Sampling | None = None,
 ) -> WordCounts:
     """Count the pre-tokens of text files: the first stage of training, and the artifact that shards.
 
@@ -224,14 +225,15 @@ def count_corpus(
     .zst decompressed. pretokenizer: a preset of `toktool.pretokenize.PRESETS`. errors: invalid
     UTF-8 per line, "strict" | "replace" | "skip" (counted in `corpus`). special_tokens are cut out
     of the text first and never counted. workers: processes (default: all cores); the result is the
-    same for any number. on_progress(stats) is called after each batch.
+    same for any number. on_progress(stats) is called after each batch. sampling: train on a prefix
+    (max_bytes) and/or a deterministic sample of documents (corpus.Sampling).
 
     Returns WordCounts: unique pre-tokens as UTF-8 bytes (data uint8[total bytes], offsets
     int64[n+1]) with counts int64[n], sorted by bytes; `.corpus` holds the input statistics and
     SHA-256s for train.json, `.save(path)` writes the counts file.
     Raises InputError naming the file (and line) for unreadable input, ToktoolError for an unknown
     preset or an empty corpus, WorkerDiedError when a counting process dies."""
-    return count_corpus_multi(inputs, [pretokenizer], text_field, errors, special_tokens, workers, on_progress)[0]
+    return count_corpus_multi(inputs, [pretokenizer], text_field, errors, special_tokens, workers, on_progress, sampling)[0]
 
 
 def count_corpus_multi(
@@ -242,6 +244,7 @@ def count_corpus_multi(
     special_tokens: Sequence[str] = (),
     workers: int | None = None,
     on_progress: Callable[[CorpusStats], None] | None = None,
+    sampling: Sampling | None = None,
 ) -> list[WordCounts]:
     """`count_corpus` with several presets in one pass over the inputs (stdin works: it is read
     once); returns one WordCounts per preset, in order. Raises as `count_corpus`."""
@@ -249,7 +252,7 @@ def count_corpus_multi(
         get_preset(p)
     paths = expand_inputs(inputs)
     stats = CorpusStats()
-    texts = iter_texts(paths, text_field=text_field, errors=errors, stats=stats)
+    texts = iter_texts(paths, text_field=text_field, errors=errors, stats=stats, sampling=sampling)
     counted = count_parts_multi(
         texts,
         list(pretokenizers),

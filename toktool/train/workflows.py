@@ -19,7 +19,7 @@ from typing import Any
 
 from .._version import __version__
 from ..atomic import write_dir
-from ..corpus import ERROR_POLICIES, CorpusStats, discover_dir, expand_inputs
+from ..corpus import ERROR_POLICIES, CorpusStats, Sampling, discover_dir, expand_inputs
 from ..count import WordCounts, count_corpus, count_corpus_multi, load_counts
 from ..errors import ToktoolError
 from ..pretokenize import DEFAULT_PRESET, get_preset, unique_specials
@@ -35,13 +35,26 @@ from .superbpe import STAGE2_PRESETS, SuperOptions, counts_info, resolve_transit
 class CorpusOptions:
     """How text inputs are read and counted (shared by every algorithm).
 
-    text_field: the JSON-lines field holding the text (dots for nesting); None reads plain text.
+    text_field: the JSON-lines field or the Parquet/Arrow column holding the text (dots for
+    nesting); None reads plain text (and the "text" column of columnar inputs).
     errors: invalid UTF-8 policy per line, one of ERROR_POLICIES (strict, replace, skip).
-    workers: counting processes (None: all cores the process may use)."""
+    workers: counting processes (None: all cores the process may use).
+    max_bytes, sample_docs, seed: train on a prefix of at most max_bytes UTF-8 bytes and/or a
+    deterministic sample of documents (corpus.Sampling)."""
 
     text_field: str | None = None
     errors: str = "replace"
     workers: int | None = None
+    max_bytes: int | None = None
+    sample_docs: float | None = None
+    seed: int = 0
+
+    def sampling(self) -> Sampling | None:
+        """The corpus.Sampling these options ask for (None: every text). Raises ToktoolError for a
+        fraction outside (0, 1] or max_bytes < 1."""
+        if self.max_bytes is None and self.sample_docs is None:
+            return None
+        return Sampling(self.max_bytes, self.sample_docs, self.seed)
 
     def check(self) -> None:
         """Raises ToktoolError for an unknown error policy or a worker count below 1."""
@@ -152,6 +165,9 @@ def train_bpe(
     text_field: str | None = CorpusOptions.text_field,
     errors: str = CorpusOptions.errors,
     workers: int | None = CorpusOptions.workers,
+    max_bytes: int | None = CorpusOptions.max_bytes,
+    sample_docs: float | None = CorpusOptions.sample_docs,
+    seed: int = CorpusOptions.seed,
     hooks: TrainHooks | None = None,
 ) -> Trained:
     """Train a byte-level BPE tokenizer on text files (or on counts from `count_corpus`).
@@ -166,18 +182,22 @@ def train_bpe(
     min_frequency: stop when the best pair occurs fewer times; max_token_length in bytes.
     special_tokens: first ids, in order; cut out of the text before counting.
     from_counts: counts files (summed) or a WordCounts instead of text.
-    text_field, errors, workers: see CorpusOptions. hooks: progress callbacks.
+    text_field, errors, workers, max_bytes, sample_docs, seed: see CorpusOptions. hooks: progress
+    callbacks.
 
     Returns a Trained (`.save(dir)` writes tokenizer.json, vocab.json, merges.txt, train.json).
     Raises ToktoolError for bad options or an empty corpus, InputError (a ToktoolError) for an
     unreadable input, naming the file and line."""
     hooks = hooks or TrainHooks()
-    corpus_opts = CorpusOptions(text_field, errors, workers)
+    corpus_opts = CorpusOptions(text_field, errors, workers, max_bytes, sample_docs, seed)
     corpus_opts.check()
+    sampling = corpus_opts.sampling()
     specials = unique_specials(special_tokens)
     check_vocab_size(vocab_size, specials)
     if bool(inputs) == bool(from_counts if not isinstance(from_counts, WordCounts) else True):
         raise ToktoolError("give either text inputs or counts (from_counts), not both and not neither")
+    if from_counts and sampling is not None:
+        raise ToktoolError("--max-bytes and --sample-docs choose text to count; they do not apply to --from-counts")
     t_start = time.perf_counter()
     timings: dict = {}
     if from_counts:
@@ -191,8 +211,8 @@ def train_bpe(
     else:
         preset = get_preset(pretokenizer or DEFAULT_PRESET).name
         paths = expand_inputs(list(inputs))
-        wc = count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("counting", paths))
-        source = {"text_field": text_field, "errors": errors}
+        wc = count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("counting", paths), sampling)
+        source = {"text_field": text_field, "errors": errors, **(sampling.as_dict() if sampling else {})}
     timings["count_s"] = _seconds(t_start)
     opts = BPEOptions(vocab_size, preset, min_frequency, specials, max_token_length)
     if wc.pretokenizer != opts.pretokenizer:
@@ -231,6 +251,9 @@ def train_superbpe(
     text_field: str | None = CorpusOptions.text_field,
     errors: str = CorpusOptions.errors,
     workers: int | None = CorpusOptions.workers,
+    max_bytes: int | None = CorpusOptions.max_bytes,
+    sample_docs: float | None = CorpusOptions.sample_docs,
+    seed: int = CorpusOptions.seed,
     hooks: TrainHooks | None = None,
 ) -> Trained:
     """Train a SuperBPE tokenizer (Liu et al. 2025, "SuperBPE: Space Travel for Language Models").
@@ -247,7 +270,9 @@ def train_superbpe(
     Returns a Trained. Raises ToktoolError for bad options (a transition outside the vocabulary, an
     unknown preset) or an empty corpus, InputError for an unreadable input, naming the file."""
     hooks = hooks or TrainHooks()
-    CorpusOptions(text_field, errors, workers).check()
+    corpus_opts = CorpusOptions(text_field, errors, workers, max_bytes, sample_docs, seed)
+    corpus_opts.check()
+    sampling = corpus_opts.sampling()
     specials = unique_specials(special_tokens)
     check_vocab_size(vocab_size, specials)
     opts = SuperOptions(
@@ -267,7 +292,7 @@ def train_superbpe(
     timings: dict = {}
     t0 = time.perf_counter()
     presets = [opts.stage1_pretokenizer, opts.stage2_pretokenizer]
-    wc1, wc2 = count_corpus_multi(paths, presets, text_field, errors, specials, workers, hooks.count("counting", paths))
+    wc1, wc2 = count_corpus_multi(paths, presets, text_field, errors, specials, workers, hooks.count("counting", paths), sampling)
     timings["count_s"] = _seconds(t0)
     corpus = wc1.corpus
     base, stage1 = train_stage1(wc1, opts, hooks.merge("merge 1/2", opts.transition))
@@ -293,6 +318,7 @@ def train_superbpe(
         "max_token_length": opts.max_token_length,
         "text_field": text_field,
         "errors": errors,
+        **(sampling.as_dict() if sampling else {}),
     }
     result = {"vocab_size": tok.get_vocab_size(with_added_tokens=True), "merges": len(base.merges) + len(ext.new_merges)}
     info = train_info("superbpe", options, corpus, result, timings, stage1=stage1, stage2=stage2)
@@ -315,6 +341,9 @@ def extend(
     text_field: str | None = CorpusOptions.text_field,
     errors: str = CorpusOptions.errors,
     workers: int | None = CorpusOptions.workers,
+    max_bytes: int | None = CorpusOptions.max_bytes,
+    sample_docs: float | None = CorpusOptions.sample_docs,
+    seed: int = CorpusOptions.seed,
     hooks: TrainHooks | None = None,
 ) -> Trained:
     """Extend an existing byte-level BPE tokenizer to `vocab_size` tokens, its ids and merges kept.
@@ -331,7 +360,9 @@ def extend(
     from .extend import load_base
 
     hooks = hooks or TrainHooks()
-    CorpusOptions(text_field, errors, workers).check()
+    corpus_opts = CorpusOptions(text_field, errors, workers, max_bytes, sample_docs, seed)
+    corpus_opts.check()
+    sampling = corpus_opts.sampling()
     t_start = time.perf_counter()
     paths = expand_inputs(list(inputs))
     b = load_base(base)
@@ -351,7 +382,7 @@ def extend(
     )
 
     def count(preset: str, specials: Sequence[str]) -> WordCounts:
-        return count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("counting", paths))
+        return count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("counting", paths), sampling)
 
     timings: dict = {}
     t0 = time.perf_counter()
@@ -373,6 +404,7 @@ def extend(
         "max_token_length": opts.max_token_length,
         "text_field": text_field,
         "errors": errors,
+        **(sampling.as_dict() if sampling else {}),
     }
     result = {"vocab_size": tok.get_vocab_size(with_added_tokens=True), "merges": len(b.merges) + len(ext.new_merges)}
     sections = {"stage2": section} if superword else {"extension": section}
@@ -427,6 +459,9 @@ def train_parity(
     text_field: str | None = CorpusOptions.text_field,
     errors: str = CorpusOptions.errors,
     workers: int | None = CorpusOptions.workers,
+    max_bytes: int | None = CorpusOptions.max_bytes,
+    sample_docs: float | None = CorpusOptions.sample_docs,
+    seed: int = CorpusOptions.seed,
     hooks: TrainHooks | None = None,
 ) -> Trained:
     """Train a parity-aware BPE tokenizer (Foroutan et al. 2025, "Parity-Aware Byte Pair Encoding";
@@ -443,7 +478,9 @@ def train_parity(
     Raises ToktoolError for fewer than two languages, a dev set that is missing a language or is not
     line-parallel, and bad options."""
     hooks = hooks or TrainHooks()
-    CorpusOptions(text_field, errors, workers).check()
+    corpus_opts = CorpusOptions(text_field, errors, workers, max_bytes, sample_docs, seed)
+    corpus_opts.check()
+    sampling = corpus_opts.sampling()  # training text only: the dev set must stay parallel
     specials = unique_specials(special_tokens)
     check_vocab_size(vocab_size, specials)
     preset = get_preset(pretokenizer).name
@@ -470,7 +507,9 @@ def train_parity(
             raise ToktoolError(f"dev text for language(s) {', '.join(extra)} that have no training text")
     train: dict[str, WordCounts] = {}
     for code, paths in train_sources.items():
-        train[code] = count_corpus(list(paths), preset, text_field, errors, specials, workers, hooks.count(f"count {code}", list(paths)))
+        train[code] = count_corpus(
+            list(paths), preset, text_field, errors, specials, workers, hooks.count(f"count {code}", list(paths)), sampling
+        )
     dev: dict[str, WordCounts] = {}
     for code in train_sources:
         if code in dev_sources:
@@ -499,6 +538,7 @@ def train_parity(
         "variant": opts.variant,
         "text_field": text_field,
         "errors": errors,
+        **(sampling.as_dict() if sampling else {}),
     }
     languages = {code: {"train": train[code].corpus, "dev": dev[code].corpus if code in dev else None} for code in train}
     result_info = {k: v for k, v in _bpe_result_info(result.bpe).items() if k != "train_bytes_per_token"}
