@@ -4,10 +4,18 @@ Everything is read line by line in constant memory. A "text" is one line of a pl
 newline, so newline pre-tokens are learnt like any other) or one record's field of a JSON-lines file.
 Invalid UTF-8 is handled per line by the --errors policy and counted, so a user learns how dirty the
 corpus was instead of getting a silent U+FFFD soup or a crash half way through a 10 GB file.
+
+What counts as text, for every command that reads it (`text_problem`): UTF-8, where NUL is a character
+like any other (as Hugging Face trains on it). An input is refused when its first 8 KiB (after
+decompression) start with a UTF-16 or UTF-32 byte-order mark, have their NUL bytes in fixed positions
+(every other byte: UTF-16 or UTF-32 without a mark), or hold NUL bytes and invalid UTF-8 (a binary
+file). A UTF-8 byte-order mark
+at the start of an input is dropped.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
 import gzip
 import hashlib
@@ -46,6 +54,7 @@ class CorpusStats:
     texts: int = 0
     bytes: int = 0  # decoded text bytes (UTF-8), after the error policy
     invalid_lines: int = 0  # lines with invalid UTF-8 (replaced or skipped)
+    null_records: int = 0  # JSON-lines records whose text field is null (skipped)
     errors: str = "replace"
     raw_done: int = 0  # raw bytes of finished inputs, for progress
     _reader: object = None
@@ -59,6 +68,7 @@ class CorpusStats:
             "texts": self.texts,
             "bytes": self.bytes,
             "invalid_utf8_lines": self.invalid_lines,
+            "null_text_records": self.null_records,
             "errors_policy": self.errors,
             "inputs": [vars(i) for i in self.inputs],
         }
@@ -149,13 +159,48 @@ def _open_binary(path: str) -> tuple[BinaryIO, _HashingReader | None]:
     return buffered, hasher
 
 
-def _sniff_binary(stream: BinaryIO, path: str) -> None:
+_UTF8_BOM = b"\xef\xbb\xbf"
+_CONVERT = "toktool reads UTF-8 text (convert it first, e.g. iconv -f UTF-16 -t UTF-8)"
+
+
+def text_problem(head: bytes) -> str | None:
+    """Why an input whose first bytes are `head` (8 KiB, decompressed) is not UTF-8 text, or None when
+    it is. NUL is a character of UTF-8 text like any other; refused are a UTF-16/UTF-32 byte-order
+    mark, NUL in every other byte (UTF-16 or UTF-32 without a mark), and NUL together with invalid
+    UTF-8 (a binary file). Invalid UTF-8 without NUL is left to the --errors policy, line by line."""
+    if head.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")):
+        return f"looks like UTF-32 text (it starts with a UTF-32 byte-order mark); {_CONVERT.replace('16', '32')}"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"looks like UTF-16 text (it starts with a UTF-16 byte-order mark); {_CONVERT}"
+    if b"\x00" not in head:
+        return None
+    # UTF-16 and UTF-32 put their NULs in fixed byte positions (ASCII in UTF-16LE: every odd byte; in
+    # UTF-32LE: three bytes in four) and leave the low byte's position free of them; NUL in UTF-8
+    # text (runs of padding, separators) falls on every position alike. Below 64 bytes the shares
+    # say little (a short gzip header can look patterned): the binary test below decides there
+    if len(head) >= 64:
+        share = [head[k::4].count(0) / len(head[k::4]) for k in range(4)]
+        if max(share) >= 0.25 and min(share) <= max(share) / 10:
+            return f"looks like UTF-16 or UTF-32 text (NUL in every other byte near the start); {_CONVERT}"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return "looks like a binary file (NUL bytes and invalid UTF-8 near the start); toktool reads UTF-8 text"
+    return None
+
+
+def _start_text(stream: BinaryIO, path: str) -> None:
+    """Refuse a stream that is not UTF-8 text (`text_problem` on its first 8 KiB) and step over a
+    UTF-8 byte-order mark, so that no text starts with U+FEFF. Raises InputError naming `path`."""
     try:
         head = stream.peek(_BINARY_SNIFF)[:_BINARY_SNIFF] if hasattr(stream, "peek") else b""
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
-    if b"\x00" in head:
-        raise InputError(f"{path}: looks like a binary file (NUL bytes near the start); toktool reads UTF-8 text")
+    problem = text_problem(head)
+    if problem:
+        raise InputError(f"{path}: {problem}")
+    if head.startswith(_UTF8_BOM):
+        stream.read(len(_UTF8_BOM))
 
 
 def iter_lines(path: str, errors: str, stats: CorpusStats) -> Iterator[tuple[int, str]]:
@@ -165,7 +210,7 @@ def iter_lines(path: str, errors: str, stats: CorpusStats) -> Iterator[tuple[int
     stats.inputs.append(info)
     stats._reader = hasher
     try:
-        _sniff_binary(stream, info.path)
+        _start_text(stream, info.path)
         lineno = 0
         try:
             for raw in stream:
@@ -207,13 +252,34 @@ def _field(record: object, dotted: str) -> object:
     return cur
 
 
+def iter_located_texts(
+    inputs: Iterable[str],
+    text_field: str | None = None,
+    errors: str = "replace",
+    stats: CorpusStats | None = None,
+) -> Iterator[tuple[str, int, str]]:
+    """Yield (input's display name, line number, text) for all inputs in order: `iter_texts` with
+    the place each text comes from. Arguments and errors as `iter_texts`."""
+    return _texts(inputs, text_field, errors, stats, located=True)
+
+
 def iter_texts(
     inputs: Iterable[str],
     text_field: str | None = None,
     errors: str = "replace",
     stats: CorpusStats | None = None,
 ) -> Iterator[str]:
-    """Yield the texts of all inputs in order. `inputs` must already be expanded (expand_inputs)."""
+    """Yield the texts of all inputs in order. `inputs` must already be expanded (expand_inputs);
+    `text_field` reads them as JSON lines (dots for nesting); `errors` is the invalid UTF-8 policy;
+    `stats` collects counts and input hashes. A JSON-lines record whose text field is null is skipped
+    and counted (stats.null_records). Raises InputError for unreadable inputs, malformed records and
+    (with errors="strict") invalid UTF-8, naming file and line; ToktoolError for an unknown policy."""
+    return _texts(inputs, text_field, errors, stats, located=False)
+
+
+def _texts(inputs: Iterable[str], text_field: str | None, errors: str, stats: CorpusStats | None, located: bool) -> Iterator:
+    # one generator for both shapes: a wrapping generator would cost a resume per line on the
+    # counting path, which reads every line of the corpus
     if errors not in ERROR_POLICIES:
         raise ToktoolError(f"--errors must be one of {', '.join(ERROR_POLICIES)}")
     if stats is None:
@@ -224,6 +290,7 @@ def iter_texts(
         if jsonl and text_field is None:
             raise InputError(f"{path}: JSON lines input needs --text-field NAME (the field holding the text)")
         start_texts = stats.texts
+        where = display_name(path)
         for lineno, line in iter_lines(path, errors, stats):
             if jsonl:
                 if not line.strip():
@@ -231,22 +298,21 @@ def iter_texts(
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise InputError(f"{display_name(path)}:{lineno}: malformed JSON line: {e.msg} (column {e.colno})") from None
+                    raise InputError(f"{where}:{lineno}: malformed JSON line: {e.msg} (column {e.colno})") from None
                 try:
                     text = _field(record, text_field)  # type: ignore[arg-type]
                 except KeyError:
-                    raise InputError(f"{display_name(path)}:{lineno}: record has no field {text_field!r}") from None
+                    raise InputError(f"{where}:{lineno}: record has no field {text_field!r}") from None
                 if text is None:
+                    stats.null_records += 1
                     continue
                 if not isinstance(text, str):
-                    raise InputError(
-                        f"{display_name(path)}:{lineno}: field {text_field!r} is {type(text).__name__}, expected a string"
-                    )
+                    raise InputError(f"{where}:{lineno}: field {text_field!r} is {type(text).__name__}, expected a string")
             else:
                 text = line
             stats.texts += 1
             stats.bytes += len(text.encode("utf-8")) if not text.isascii() else len(text)
-            yield text
+            yield (where, lineno, text) if located else text
         stats.inputs[-1].texts = stats.texts - start_texts
 
 
@@ -286,7 +352,9 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
     """Yield (line without its newline, whether it had one) for line-for-line tools (encode/decode).
 
     Splits on \\n only, so \\r and other separators round-trip. `errors`: "strict" raises InputError
-    naming `where` and the line for invalid UTF-8, "replace" uses U+FFFD."""
+    naming `where` and the line for invalid UTF-8, "replace" uses U+FFFD. Raises InputError when the
+    stream is not UTF-8 text (`text_problem`); a leading UTF-8 byte-order mark is dropped."""
+    _start_text(stream, where)
     lineno = 0
     for raw in stream:
         lineno += 1
@@ -300,6 +368,32 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
                 raise InputError(f"{where}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace)") from None
             text = raw.decode("utf-8", errors="replace")
         yield text, nl
+
+
+def read_text(path: str) -> str:
+    """The whole text of one input (a file, .gz/.zst decompressed, or "-" for stdin), for tools that
+    encode a file at once (count-tokens). Raises InputError naming the file when it cannot be read,
+    is not UTF-8 text (`text_problem`), or holds invalid UTF-8 (with the line). A leading UTF-8
+    byte-order mark is dropped."""
+    where = display_name(path)
+    stream, _ = _open_binary(path)
+    try:
+        _start_text(stream, where)
+        data = stream.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise InputError(f"{where}: cannot read: {e}") from None
+    except Exception as e:  # zstandard raises its own error type for corrupt frames
+        if type(e).__module__.startswith("zstandard"):
+            raise InputError(f"{where}: corrupt zstd stream: {e}") from None
+        raise
+    finally:
+        if path != "-":
+            stream.close()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(f"{where}:{line}: invalid UTF-8 at byte {e.start}") from None
 
 
 # --- per-language inputs ------------------------------------------------------------------------

@@ -33,7 +33,12 @@ def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, out
         )
     wc.save(output, force=force)
     if not quiet:
-        stderr_console().print(f"{output}: {len(wc):,} unique pre-tokens, {wc.total:,} in all, {wc.total_bytes:,} bytes")
+        from .train import corpus_notes
+
+        console = stderr_console()
+        console.print(f"{output}: {len(wc):,} unique pre-tokens, {wc.total:,} in all, {wc.total_bytes:,} bytes")
+        for label, text in corpus_notes(wc.corpus):
+            console.print(f"{label}: {text}")
 
 
 @click.command("count-info")

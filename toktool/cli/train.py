@@ -142,8 +142,23 @@ def _target_ratios(items) -> dict[str, float]:
     return ratios
 
 
+def corpus_notes(corpus: dict) -> list[tuple[str, str]]:
+    """(label, text) for what reading the corpus left out or changed: invalid UTF-8 lines, JSON-lines
+    records whose text field is null (both also in train.json's corpus section)."""
+    notes = []
+    if corpus.get("invalid_utf8_lines"):
+        notes.append(("invalid UTF-8", f"{corpus['invalid_utf8_lines']:,} lines ({corpus.get('errors_policy')})"))
+    if corpus.get("null_text_records"):
+        notes.append(("null text", f"{corpus['null_text_records']:,} records skipped (their text field is null)"))
+    return notes
+
+
 def _parity_summary(console, output, trained) -> None:
     result = trained.details
+    for part in ("train", "dev"):
+        for code, sections in trained.info.get("languages", {}).items():
+            for label, text in corpus_notes((sections or {}).get(part) or {}):
+                console.print(f"{code} ({part}): {label}: {text}")
     rows = [{k: r.get(k) for k in ("language", "train_bytes_per_token", "dev_tokens", "merges_chosen")} for r in result.table]
     console.print(
         f"toktool train --algo parity → {output}: {result.bpe.vocab_size:,} tokens, {len(result.bpe.merges):,} merges, "
@@ -160,6 +175,8 @@ def _staged_summary(console, output, info: dict) -> None:
     t.add_column(style="bold")
     t.add_column()
     opts = info["options"]
+    for label, text in corpus_notes(info.get("corpus") or {}):
+        t.add_row(label, text)
     if opts.get("base"):
         t.add_row("base", f"{opts['base']['path']} ({opts['base']['vocab_size']:,} tokens)")
     for key, label in (("stage1", "stage 1"), ("stage2", "stage 2"), ("extension", "extension")):
@@ -185,8 +202,8 @@ def _train_summary(console, output, trained) -> None:
     t.add_column(style="bold")
     t.add_column()
     corpus, counts, timings = info["corpus"], info["counts"], info["timings"]
-    if corpus.get("invalid_utf8_lines"):
-        t.add_row("invalid UTF-8", f"{corpus['invalid_utf8_lines']:,} lines ({corpus.get('errors_policy')})")
+    for label, text in corpus_notes(corpus):
+        t.add_row(label, text)
     t.add_row("corpus", f"{counts['bytes']:,} bytes, {counts['total_words']:,} pre-tokens, {counts['unique_words']:,} unique")
     t.add_row("vocab", f"{result.vocab_size:,} tokens ({len(result.special_tokens)} special)")
     t.add_row("merges", f"{len(result.merges):,}")
