@@ -23,10 +23,30 @@ skipped), quoted globs, or `-` for stdin; results go to stdout, progress and sum
 `--debug` or `TOKTOOL_DEBUG=1` shows the traceback), 130 interrupted. Outputs are written atomically
 and never replace an existing path without `--force`.
 
+## Text inputs
+
+One rule for every command that reads text (`train`, `count`, `evaluate` data, `encode`, `decode`,
+`count-tokens`, `transplant --aux-corpus`), applied to the first 8 KiB of each input after
+decompression:
+
+- Text is UTF-8. NUL (U+0000) is a character like any other, wherever it appears: it is trained on,
+  counted and encoded (Hugging Face `tokenizers` does the same; sentencepiece drops it with a warning).
+- A UTF-8 byte-order mark at the start of an input (JSON lines included) is dropped; the input's
+  SHA-256 in `train.json` is still that of the file as stored.
+- Refused, with one line naming the file: a UTF-16 or UTF-32 byte-order mark; NUL bytes in fixed
+  positions (UTF-16 or UTF-32 without a mark: ASCII in UTF-16 is every other byte NUL; precisely, one
+  of the four byte positions mod 4 is at least 25% NUL and another at most a tenth of that, in a head
+  of at least 64 bytes, whereas NUL in UTF-8 text falls on all positions alike); NUL bytes together with invalid UTF-8 (a binary
+  file: gzip data in a `.txt`, an image, a model file). Convert UTF-16 first, e.g. `iconv -f UTF-16
+  -t UTF-8`.
+- Invalid UTF-8 without NUL (a stray Latin-1 byte) is not refused as a whole: it is handled line by
+  line by `--errors` where the command has it, and is an error naming file and line elsewhere.
+
 ## Training semantics
 
 - Texts: one line of a plain-text file (newline included) or one JSON-lines record's `--text-field`.
-  Invalid UTF-8 is handled per line by `--errors` (`replace` by default) and counted in `train.json`.
+  Invalid UTF-8 is handled per line by `--errors` (`replace` by default) and counted in `train.json`;
+  records whose text field is `null` are skipped and counted too (`null_text_records`, also on stderr).
 - Special tokens (`--special-token`) get the first ids, in the order given, and are cut out of the
   text before counting, so no merge ever spans one.
 - Merges: the most frequent adjacent pair (weighted by word counts); ties go to the pair with the

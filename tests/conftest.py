@@ -44,8 +44,9 @@ def assert_clean_error(proc, *needles: str, code: int = 2) -> str:
 
 
 def lines_of(path: Path) -> list[str]:
-    """Lines exactly as toktool reads them: split on \\n only, newline kept, \\r untouched."""
-    text = path.read_bytes().decode("utf-8")
+    """Lines exactly as toktool reads them: split on \\n only, newline kept, \\r untouched, a leading
+    UTF-8 byte-order mark dropped."""
+    text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
     parts = text.split("\n")
     lines = [p + "\n" for p in parts[:-1]]
     return lines + [parts[-1]] if parts[-1] else lines

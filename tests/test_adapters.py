@@ -89,7 +89,7 @@ def test_tokenizer_json_and_wordpiece(tmp_path):
     f = tmp_path / "bert.json"
     tok.save(str(f))
     a = load_tokenizer(f)
-    assert a.kind == "hf-wordpiece" and a.unk_id == 0 and a.special_ids == {1}
+    assert a.kind == "hf-wordpiece" and a.unk_id == 0 and a.special_ids == {0, 1}  # [UNK] counts as special, as in sentencepiece
     assert a.encode_lines(["hello worlds", "zzz"]).ids.tolist() == [2, 3, 4, 0]
     probes = a.reachability_probes()
     assert 4 not in probes and 6 not in probes and 1 not in probes

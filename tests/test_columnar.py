@@ -161,7 +161,7 @@ def test_struct_column_dotted_field_and_nulls(tmp_path):
     assert texts == [d for i, d in enumerate(docs) if i not in (1, 4)]
     assert stats.null_texts == 2 and stats.inputs[0].nulls == 2 and stats.inputs[0].column == "meta.text"
     assert stats.as_dict()["null_texts"] == 2
-    assert corpus_notes(stats.as_dict()) == [f"skipped 2 null texts: {p} (2)"]
+    assert corpus_notes(stats.as_dict()) == [("null text", f"2 skipped (the text field is null): {p} (2)")]
     with pytest.raises(InputError) as e:
         read_all([p], text_field="meta.body")
     assert str(e.value) == f"{p}: struct column 'meta' has no field 'body' (fields: lang, text)"
@@ -453,7 +453,7 @@ def test_max_bytes_stops_reading_the_remaining_inputs(tmp_path):
     texts, stats = read_all([good, bad], sampling=Sampling(max_bytes=500))
     assert sum(len(t.encode()) for t in texts) <= 500 and [i.path for i in stats.inputs] == [str(good)]
     assert stats.as_dict()["sampling"]["stopped"]["inputs_not_read"] == 1
-    assert corpus_notes(stats.as_dict()) == [f"--max-bytes reached in {good} after {stats.bytes:,} bytes; 1 more input not read"]
+    assert corpus_notes(stats.as_dict()) == [("max bytes", f"--max-bytes reached in {good} after {stats.bytes:,} bytes; 1 more input not read")]
     with pytest.raises(InputError):
         read_all([good, bad])
 

@@ -7,10 +7,18 @@ value of the text column of a columnar input. Invalid UTF-8 is handled per line 
 --errors policy and counted, so a user learns how dirty the corpus was instead of getting a silent
 U+FFFD soup or a crash half way through a 10 GB file. `Sampling` trains on a prefix (--max-bytes) or a
 deterministic sample of documents (--sample-docs), decided here once for every input kind.
+
+What counts as text, for every command that reads it (`text_problem`): UTF-8, where NUL is a character
+like any other (as Hugging Face trains on it). An input is refused when its first 8 KiB (after
+decompression) start with a UTF-16 or UTF-32 byte-order mark, have their NUL bytes in fixed positions
+(every other byte: UTF-16 or UTF-32 without a mark), or hold NUL bytes and invalid UTF-8 (a binary
+file). A UTF-8 byte-order mark
+at the start of an input is dropped.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
 import gzip
 import hashlib
@@ -93,19 +101,24 @@ class CorpusStats:
         }
 
 
-def corpus_notes(corpus: dict) -> list[str]:
-    """One-line notes for stderr about what was skipped or cut, from a CorpusStats.as_dict() (list[str])."""
+def corpus_notes(corpus: dict) -> list[tuple[str, str]]:
+    """(label, text) notes about what reading left out, changed or cut, from a CorpusStats.as_dict():
+    invalid UTF-8 lines, null texts (JSON-lines fields, columnar values), where --max-bytes stopped.
+    All of it is also in train.json's corpus section."""
     notes = []
+    if corpus.get("invalid_utf8_lines"):
+        notes.append(("invalid UTF-8", f"{corpus['invalid_utf8_lines']:,} lines ({corpus.get('errors_policy')})"))
     if corpus.get("null_texts"):
         where = [f"{i['path']} ({i['nulls']:,})" for i in corpus.get("inputs", []) if i.get("nulls")]
         shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more inputs" if len(where) > 3 else "")
-        notes.append(f"skipped {corpus['null_texts']:,} null texts: {shown}")
+        notes.append(("null text", f"{corpus['null_texts']:,} skipped (the text field is null): {shown}"))
     stop = (corpus.get("sampling") or {}).get("stopped")
     if stop:
-        notes.append(
+        notes.append((
+            "max bytes",
             f"--max-bytes reached in {stop['input']} after {corpus['bytes']:,} bytes;"
-            f" {stop['inputs_not_read']:,} more input{'' if stop['inputs_not_read'] == 1 else 's'} not read"
-        )
+            f" {stop['inputs_not_read']:,} more input{'' if stop['inputs_not_read'] == 1 else 's'} not read",
+        ))
     return notes
 
 
@@ -279,13 +292,48 @@ def _open_binary(path: str) -> tuple[BinaryIO, _HashingReader | None]:
     return buffered, hasher
 
 
-def _sniff_binary(stream: BinaryIO, path: str) -> None:
+_UTF8_BOM = b"\xef\xbb\xbf"
+_CONVERT = "toktool reads UTF-8 text (convert it first, e.g. iconv -f UTF-16 -t UTF-8)"
+
+
+def text_problem(head: bytes) -> str | None:
+    """Why an input whose first bytes are `head` (8 KiB, decompressed) is not UTF-8 text, or None when
+    it is. NUL is a character of UTF-8 text like any other; refused are a UTF-16/UTF-32 byte-order
+    mark, NUL in every other byte (UTF-16 or UTF-32 without a mark), and NUL together with invalid
+    UTF-8 (a binary file). Invalid UTF-8 without NUL is left to the --errors policy, line by line."""
+    if head.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")):
+        return f"looks like UTF-32 text (it starts with a UTF-32 byte-order mark); {_CONVERT.replace('16', '32')}"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"looks like UTF-16 text (it starts with a UTF-16 byte-order mark); {_CONVERT}"
+    if b"\x00" not in head:
+        return None
+    # UTF-16 and UTF-32 put their NULs in fixed byte positions (ASCII in UTF-16LE: every odd byte; in
+    # UTF-32LE: three bytes in four) and leave the low byte's position free of them; NUL in UTF-8
+    # text (runs of padding, separators) falls on every position alike. Below 64 bytes the shares
+    # say little (a short gzip header can look patterned): the binary test below decides there
+    if len(head) >= 64:
+        share = [head[k::4].count(0) / len(head[k::4]) for k in range(4)]
+        if max(share) >= 0.25 and min(share) <= max(share) / 10:
+            return f"looks like UTF-16 or UTF-32 text (NUL in every other byte near the start); {_CONVERT}"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return "looks like a binary file (NUL bytes and invalid UTF-8 near the start); toktool reads UTF-8 text"
+    return None
+
+
+def _start_text(stream: BinaryIO, path: str) -> None:
+    """Refuse a stream that is not UTF-8 text (`text_problem` on its first 8 KiB) and step over a
+    UTF-8 byte-order mark, so that no text starts with U+FEFF. Raises InputError naming `path`."""
     try:
         head = stream.peek(_BINARY_SNIFF)[:_BINARY_SNIFF] if hasattr(stream, "peek") else b""
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
-    if b"\x00" in head:
-        raise InputError(f"{path}: looks like a binary file (NUL bytes near the start); toktool reads UTF-8 text")
+    problem = text_problem(head)
+    if problem:
+        raise InputError(f"{path}: {problem}")
+    if head.startswith(_UTF8_BOM):
+        stream.read(len(_UTF8_BOM))
 
 
 def iter_lines(path: str, errors: str, stats: CorpusStats, column: str | None = None) -> Iterator[tuple[int, str]]:
@@ -296,7 +344,7 @@ def iter_lines(path: str, errors: str, stats: CorpusStats, column: str | None = 
     info = stats.add_input(display_name(path), column)
     stats._reader = hasher
     try:
-        _sniff_binary(stream, info.path)
+        _start_text(stream, info.path)
         lineno = 0
         try:
             for raw in stream:
@@ -362,6 +410,20 @@ def _jsonl_docs(path: str, text_field: str, errors: str, stats: CorpusStats) -> 
         yield lineno, text
 
 
+def iter_located_texts(
+    inputs: Iterable[str],
+    text_field: str | None = None,
+    errors: str = "replace",
+    stats: CorpusStats | None = None,
+    sampling: Sampling | None = None,
+) -> Iterator[tuple[str, int, str]]:
+    """Yield (input's display name, line number or row, text) for all inputs in order: `iter_texts`
+    with the place each text comes from (1-based lines of text and JSON-lines inputs, 0-based rows of
+    columnar inputs). Arguments and errors as `iter_texts`."""
+    return _texts(inputs, text_field, errors, stats, sampling, located=True)
+
+
+
 def iter_texts(
     inputs: Iterable[str],
     text_field: str | None = None,
@@ -379,6 +441,14 @@ def iter_texts(
     Raises: InputError for bad input (one line naming the file, and line or row), ToktoolError for bad
     options or a missing optional dependency (pyarrow, zstandard).
     """
+    return _texts(inputs, text_field, errors, stats, sampling, located=False)
+
+
+def _texts(
+    inputs: Iterable[str], text_field: str | None, errors: str, stats: CorpusStats | None, sampling: Sampling | None, located: bool
+) -> Iterator:
+    # one generator for both shapes: a wrapping generator would cost a resume per line on the
+    # counting path, which reads every line of the corpus
     if errors not in ERROR_POLICIES:
         raise ToktoolError(f"--errors must be one of {', '.join(ERROR_POLICIES)}")
     if stats is None:
@@ -403,10 +473,11 @@ def iter_texts(
         keep = sampling.keeps(path) if sampling is not None else None
         try:
             if keep is None and limit is None:  # the plain loop: a text file's lines cost ~50 ns more each otherwise
-                for _, text in docs:
+                where = display_name(path)
+                for index, text in docs:
                     stats.texts += 1
                     stats.bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
-                    yield text
+                    yield (where, index, text) if located else text
                 continue
             for index, text in docs:
                 if keep is not None and not keep(index - first):
@@ -422,7 +493,7 @@ def iter_texts(
                 taken += size
                 stats.texts += 1
                 stats.bytes += size
-                yield text
+                yield (display_name(path), index, text) if located else text
         finally:
             docs.close()  # now, not at garbage collection: its hash and counts go into stats
             stats.end_input()
@@ -464,7 +535,9 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
     """Yield (line without its newline, whether it had one) for line-for-line tools (encode/decode).
 
     Splits on \\n only, so \\r and other separators round-trip. `errors`: "strict" raises InputError
-    naming `where` and the line for invalid UTF-8, "replace" uses U+FFFD."""
+    naming `where` and the line for invalid UTF-8, "replace" uses U+FFFD. Raises InputError when the
+    stream is not UTF-8 text (`text_problem`); a leading UTF-8 byte-order mark is dropped."""
+    _start_text(stream, where)
     lineno = 0
     for raw in stream:
         lineno += 1
@@ -478,6 +551,32 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
                 raise InputError(f"{where}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace)") from None
             text = raw.decode("utf-8", errors="replace")
         yield text, nl
+
+
+def read_text(path: str) -> str:
+    """The whole text of one input (a file, .gz/.zst decompressed, or "-" for stdin), for tools that
+    encode a file at once (count-tokens). Raises InputError naming the file when it cannot be read,
+    is not UTF-8 text (`text_problem`), or holds invalid UTF-8 (with the line). A leading UTF-8
+    byte-order mark is dropped."""
+    where = display_name(path)
+    stream, _ = _open_binary(path)
+    try:
+        _start_text(stream, where)
+        data = stream.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise InputError(f"{where}: cannot read: {e}") from None
+    except Exception as e:  # zstandard raises its own error type for corrupt frames
+        if type(e).__module__.startswith("zstandard"):
+            raise InputError(f"{where}: corrupt zstd stream: {e}") from None
+        raise
+    finally:
+        if path != "-":
+            stream.close()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(f"{where}:{line}: invalid UTF-8 at byte {e.start}") from None
 
 
 # --- per-language inputs ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors
 
 from .errors import InputError, ToktoolError
-from .pretokenize import DEFAULT_PRESET, get_preset, to_byte_level
+from .pretokenize import BYTE_TO_CHAR, DEFAULT_PRESET, get_preset, to_byte_level
 from .vocab import BPEResult
 
 _POSSESSIVE_INTERVAL = re.compile(r"(\\[pP]\{\w+\}|\[(?:\\.|[^\]])*\]|\\.|[^\\])(\{\d+(?:,\d*)?\})\+")
@@ -124,18 +124,86 @@ class LoadedTokenizer:
 
 def read_tokenizer_json(path: Path) -> Tokenizer:
     """A tokenizers.Tokenizer from a tokenizer.json file. Raises InputError (naming the file) when it
-    cannot be read or parsed."""
+    cannot be read or parsed, or when its unknown-token settings make it fail on text it has no piece
+    for (`check_unknown_path`)."""
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
-        return Tokenizer.from_str(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        tok = Tokenizer.from_str(text)
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a tokenizer file (not UTF-8 text)") from None
     except Exception as e:  # tokenizers raises a generic Exception for any parse failure
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise InputError(f"{path}: not a valid tokenizer.json ({msg})") from None
+    check_unknown_path(json.loads(text), str(path))
+    return tok
+
+
+# bytes that occur in valid UTF-8: what a byte fallback or a byte-level alphabet must cover so that
+# no character of any text is outside the vocabulary (C0, C1 and F5..FF never occur)
+UTF8_BYTES = (*range(0x00, 0xC0), *range(0xC2, 0xF5))
+
+
+def _covers_every_character(model: dict, vocab: dict, byte_level: bool) -> bool:
+    """Whether a BPE model spells any text without its unknown token: byte fallback with a piece for
+    every UTF-8 byte, or a byte-level pipeline whose vocabulary has every byte's character in each
+    form a word position gives it (continuing-subword prefix, end-of-word suffix)."""
+    pieces = set(vocab)
+    if model.get("byte_fallback") and all(f"<0x{b:02X}>" in pieces for b in UTF8_BYTES):
+        return True
+    if not byte_level:
+        return False
+    prefix, suffix = model.get("continuing_subword_prefix") or "", model.get("end_of_word_suffix") or ""
+    forms = {(a, z) for a in {"", prefix} for z in {"", suffix}}
+    return all(a + BYTE_TO_CHAR[b] + z in pieces for b in UTF8_BYTES for a, z in forms)
+
+
+def pipeline_types(node) -> set[str]:
+    """The "type" of a tokenizer.json pipeline node and of every member of its Sequences."""
+    if not isinstance(node, dict):
+        return set()
+    out = {node.get("type")}
+    for key in ("normalizers", "pretokenizers", "decoders", "processors"):
+        for sub in node.get(key) or []:
+            out |= pipeline_types(sub)
+    return out
+
+
+def check_unknown_path(spec: dict, where: str) -> None:
+    """Refuse a tokenizer.json whose unknown-token settings make `tokenizers` fail at the first text it
+    has no piece for (it loads such files and raises only while encoding): a WordPiece or WordLevel
+    `unk_token` missing from the vocabulary, a BPE `unk_token` missing from the vocabulary when neither
+    byte fallback nor a byte-level alphabet covers every character, a Unigram model with
+    `"unk_id": null` (with or without byte fallback).
+
+    spec: the parsed tokenizer.json; where: the file named in the message. Raises InputError naming
+    `where` and the field at fault; returns None when the model can encode any text."""
+    model = spec.get("model") or {}
+    mtype = model.get("type")
+    vocab = model.get("vocab")
+    if not isinstance(vocab, dict | list):
+        return
+    byte_level = "ByteLevel" in pipeline_types(spec.get("normalizer")) | pipeline_types(spec.get("pre_tokenizer"))
+    if mtype == "Unigram":
+        # byte fallback does not help here: tokenizers' Unigram spells the unknown piece in bytes
+        # after the search, and the search itself needs unk_id for a character with no piece of its own
+        if model.get("unk_id") is None:
+            raise InputError(f'{where}: the Unigram model has "unk_id": null, so tokenizers fails on any character that is not a piece of its own')
+        return
+    unk = model.get("unk_token")
+    if mtype not in ("BPE", "WordPiece", "WordLevel") or not isinstance(unk, str) or not isinstance(vocab, dict) or unk in vocab:
+        return
+    if mtype == "BPE" and _covers_every_character(model, vocab, byte_level):
+        return  # the unknown token is never needed
+    what = {
+        "BPE": "character outside its vocabulary (no complete byte fallback or byte-level alphabet covers them)",
+        "WordPiece": "word its pieces cannot spell",
+        "WordLevel": "word outside its vocabulary",
+    }[mtype]
+    raise InputError(f"{where}: the {mtype} model's unk_token {unk!r} is not in its vocabulary, so tokenizers fails on any {what}")
 
 
 def _from_vocab_merges(vocab: Path, merges: Path, preset: str) -> Tokenizer:

@@ -26,7 +26,10 @@ from .transplant import transplant
 @click.version_option(__version__, prog_name="toktool")
 def cli() -> None:
     """Train, inspect and use byte-level BPE tokenizers. Text on stdin, results on stdout,
-    logs and progress on stderr."""
+    logs and progress on stderr.
+
+    Text inputs are UTF-8: NUL is an ordinary character, a leading byte-order mark is dropped, and
+    UTF-16/UTF-32 or binary files are refused (docs/cli.md, "Text inputs")."""
 
 
 for command in (train, count, count_info, encode, decode, count_tokens, evaluate, transplant):

@@ -1,4 +1,8 @@
-"""`toktool encode`, `decode` and `count-tokens`: use a tokenizer from the shell, line for line."""
+"""`toktool encode`, `decode` and `count-tokens`: use a tokenizer from the shell, line for line.
+
+All three open the tokenizer with `toktool.formats.load_tokenizer`, so they read every format
+`evaluate` reads, and encode and decode with the format's own library (the Adapter interface).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ import sys
 import click
 
 from ..corpus import display_name, open_input, read_lines
-from ..errors import InputError
-from .options import common_options
+from ..errors import CodecError, InputError
+from ..formats import FORMATS_HELP
+from .options import common_options, tiktoken_option
 from .render import FORMATS, print_table, progress_bar
+
+TOKENIZER_HELP = f"TOKENIZER is {FORMATS_HELP}."
 
 
 def _chunks(it, n: int):
@@ -24,38 +31,58 @@ def _chunks(it, n: int):
         yield buf
 
 
-@click.command()
+def _load(tokenizer: str, tiktoken_pattern: str | None):
+    from ..formats import load_tokenizer
+
+    return load_tokenizer(tokenizer, tiktoken_pattern=tiktoken_pattern)
+
+
+def _located(e: CodecError, where: str, first_line: int) -> CodecError:
+    """`e` naming the input line of the failing item (items are consecutive lines from first_line)."""
+    return e.at(f"{where}:{first_line + e.index}") if e.index is not None else e.at(where)
+
+
+@click.command(help=f"""Encode text, one line in → one line of ids (or tokens, or JSON) out.
+
+    {TOKENIZER_HELP} INPUT defaults to stdin. Encoding is done by the format's own library
+    (tokenizers, sentencepiece, tiktoken's encode_ordinary); a tokenizer.json's truncation and padding
+    settings are not applied. Output is written a batch at a time: when a line cannot be encoded, the
+    batches before it are already out (exit code 2).
+    """)
 @click.argument("tokenizer")
 @click.argument("input", required=False)
 @click.option("--format", "fmt", type=click.Choice(["ids", "tokens", "json"]), default="ids", show_default=True, help="One output line per input line.")
 @click.option("--tokens", "as_tokens", is_flag=True, help="Same as --format tokens.")
-@click.option("--add-special-tokens", is_flag=True, help="Let the tokenizer's post-processor add BOS/EOS/CLS... tokens.")
+@click.option("--add-special-tokens", is_flag=True, help="Let a tokenizer.json post-processor add BOS/EOS/CLS... tokens.")
 @click.option("--errors", type=click.Choice(["strict", "replace"]), default="strict", show_default=True, help="Invalid UTF-8 in the input.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
+@tiktoken_option
 @common_options
-def encode(tokenizer, input, fmt, as_tokens, add_special_tokens, errors, batch_size, quiet, debug):
-    """Encode text, one line in → one line of ids (or tokens, or JSON) out.
-
-    TOKENIZER is a toktool output directory, a tokenizer.json, or a directory with vocab.json +
-    merges.txt. INPUT defaults to stdin. Encoding is done by the `tokenizers` library.
-    """
-    from ..hf import load_hf_tokenizer
-
+def encode(tokenizer, input, fmt, as_tokens, add_special_tokens, errors, batch_size, tiktoken_pattern, quiet, debug):
     if as_tokens:
         fmt = "tokens"
-    tok = load_hf_tokenizer(tokenizer)
+    tok = _load(tokenizer, tiktoken_pattern)
     stream, where = open_input(input)
     out = sys.stdout
+    first = 1
     for chunk in _chunks(read_lines(stream, errors, where), batch_size):
-        encs = tok.tokenizer.encode_batch([t for t, _ in chunk], add_special_tokens=add_special_tokens)
-        parts = []
-        for enc, (_, nl) in zip(encs, chunk):
+        texts = [t for t, _ in chunk]
+        try:
             if fmt == "ids":
-                s = " ".join(map(str, enc.ids))
-            elif fmt == "tokens":
-                s = " ".join(enc.tokens)
+                encs = [(ids, None) for ids in tok.encode_batch(texts, add_special_tokens)]
             else:
-                s = json.dumps({"ids": enc.ids, "tokens": enc.tokens}, ensure_ascii=False)
+                encs = tok.encode_with_tokens(texts, add_special_tokens)
+        except CodecError as e:
+            raise _located(e, where, first) from None
+        first += len(chunk)
+        parts = []
+        for (ids, tokens), (_, nl) in zip(encs, chunk):
+            if fmt == "ids":
+                s = " ".join(map(str, ids))
+            elif fmt == "tokens":
+                s = " ".join(tokens)
+            else:
+                s = json.dumps({"ids": ids, "tokens": tokens}, ensure_ascii=False)
             parts.append(s + ("\n" if nl else ""))
         out.write("".join(parts))
     out.flush()
@@ -88,61 +115,66 @@ def _parse_ids(line: str, lineno: int, where: str, vocab_size: int) -> list[int]
     return ids
 
 
-@click.command()
+@click.command(help=f"""Decode ids back to text, one line in → one line out (ids as written by `encode`, or JSON).
+
+    {TOKENIZER_HELP} Decoding is done by the format's own library.
+    """)
 @click.argument("tokenizer")
 @click.argument("input", required=False)
 @click.option("--skip-special-tokens", is_flag=True, help="Drop special tokens from the text.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
+@tiktoken_option
 @common_options
-def decode(tokenizer, input, skip_special_tokens, batch_size, quiet, debug):
-    """Decode ids back to text, one line in → one line out (ids as written by `encode`, or JSON)."""
-    from ..hf import load_hf_tokenizer
-
-    tok = load_hf_tokenizer(tokenizer)
+def decode(tokenizer, input, skip_special_tokens, batch_size, tiktoken_pattern, quiet, debug):
+    tok = _load(tokenizer, tiktoken_pattern)
     vs = tok.vocab_size
     stream, where = open_input(input)
     lineno = 0
     for chunk in _chunks(read_lines(stream, "strict", where), batch_size):
+        first = lineno + 1
         ids = []
         for text, _ in chunk:
             lineno += 1
             ids.append(_parse_ids(text, lineno, where, vs))
-        texts = tok.tokenizer.decode_batch(ids, skip_special_tokens=skip_special_tokens)
+        try:
+            texts = tok.decode_batch(ids, skip_special_tokens)
+        except CodecError as e:
+            raise _located(e, where, first) from None
         sys.stdout.write("".join(t + ("\n" if nl else "") for t, (_, nl) in zip(texts, chunk)))
     sys.stdout.flush()
 
 
-@click.command("count-tokens")
+@click.command("count-tokens", help=f"""Token counts per file and in total (FILES default to stdin). Each file is encoded whole.
+
+    {TOKENIZER_HELP} Counts are the format's own library's (tokenizers, sentencepiece's encode,
+    tiktoken's encode_ordinary); .gz and .zst files are decompressed.
+    """)
 @click.argument("tokenizer")
 @click.argument("files", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--add-special-tokens", is_flag=True, help="Count the tokens the post-processor adds too.")
+@click.option("--add-special-tokens", is_flag=True, help="Count the tokens a tokenizer.json post-processor adds too.")
+@tiktoken_option
 @common_options
-def count_tokens(tokenizer, files, fmt, add_special_tokens, quiet, debug):
-    """Token counts per file and in total (FILES default to stdin). Each file is encoded whole."""
-    from ..corpus import expand_inputs
-    from ..hf import load_hf_tokenizer
+def count_tokens(tokenizer, files, fmt, add_special_tokens, tiktoken_pattern, quiet, debug):
+    from ..corpus import expand_inputs, read_text
 
-    tok = load_hf_tokenizer(tokenizer)
+    tok = _load(tokenizer, tiktoken_pattern)
     paths = expand_inputs(list(files) or ["-"])
     rows = []
     with progress_bar(not quiet and len(paths) > 1) as prog:
         task = prog.add_task("encoding", total=len(paths)) if prog is not None else None
         for chunk in _chunks(paths, 64):
-            texts = []
-            for p in chunk:
-                stream, where = open_input(p)
-                data = stream.read()
-                if p != "-":
-                    stream.close()
-                try:
-                    texts.append(data.decode("utf-8"))
-                except UnicodeDecodeError as e:
-                    raise InputError(f"{where}: invalid UTF-8 at byte {e.start}") from None
-            encs = tok.tokenizer.encode_batch(texts, add_special_tokens=add_special_tokens)
-            for p, t, e in zip(chunk, texts, encs):
+            texts = [read_text(p) for p in chunk]
+            try:
+                counts = [len(ids) for ids in tok.encode_batch(texts, add_special_tokens)]
+            except CodecError as e:
+                if e.index is None:
+                    raise
+                shown = display_name(chunk[e.index])
+                raise e.at(f"{shown}:{e.line}" if e.line else shown) from None
+            for p, t, n in zip(chunk, texts, counts):
                 nb = len(t.encode("utf-8"))
-                rows.append({"file": display_name(p), "tokens": len(e.ids), "bytes": nb, "bytes_per_token": round(nb / len(e.ids), 4) if e.ids else None})
+                rows.append({"file": display_name(p), "tokens": n, "bytes": nb, "bytes_per_token": round(nb / n, 4) if n else None})
             if prog is not None:
                 prog.advance(task, len(chunk))
     tot_t = sum(r["tokens"] for r in rows)

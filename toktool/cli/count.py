@@ -36,8 +36,8 @@ def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, max
     if not quiet:
         console = stderr_console()
         console.print(f"{output}: {len(wc):,} unique pre-tokens, {wc.total:,} in all, {wc.total_bytes:,} bytes")
-        for note in corpus_notes(wc.corpus):
-            console.print(f"note: {note}")
+        for label, text in corpus_notes(wc.corpus):
+            console.print(f"{label}: {text}")
 
 
 @click.command("count-info")

@@ -9,7 +9,8 @@ import click
 
 from ..corpus import ERROR_POLICIES
 from ..evaluation.table import EvalOptions
-from .options import common_options
+from ..formats import FORMATS_HELP
+from .options import common_options, tiktoken_option
 from .render import FORMATS, print_table, progress_bar, render_rows, stderr_console
 
 
@@ -19,7 +20,12 @@ def _metrics_epilog() -> str:
     return "\b\nMetrics:\n" + "\n".join(f"  {k:<18} {v[1]}" for k, v in METRICS.items())
 
 
-@click.command(epilog=_metrics_epilog())
+@click.command(epilog=_metrics_epilog(), help=f"""Compression, fairness and information metrics for tokenizers side by side.
+
+    TOKENIZER is {FORMATS_HELP}. Each line of the data is encoded on its own (no special tokens), by
+    the format's own library. One row per tokenizer x language plus an ALL row per tokenizer; a
+    signature line pins tool version, tokenizer and data hashes and options.
+    """)
 @click.argument("tokenizers", nargs=-1, required=True, metavar="TOKENIZER... [-]")
 @click.option("--data", "data_dir", metavar="DIR", help="Directory with one text file (<code>.txt[.gz|.zst]) or sub-directory per language; line-parallel for the parity metrics.")
 @click.option("--text", "texts", multiple=True, metavar="[CODE=]FILE", help="A text file evaluated as its own 'language' (repeatable). '-' among the arguments reads stdin.")
@@ -29,7 +35,7 @@ def _metrics_epilog() -> str:
 @click.option("--metrics", "metrics_spec", metavar="LIST", help="Comma-separated metrics to compute [default: all the data supports].")
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=EvalOptions.alpha, show_default=True, help="Order of the Rényi entropy in renyi_efficiency.")
 @click.option("--name", "names", multiple=True, metavar="NAME", help="Display name for each tokenizer, in order (repeatable).")
-@click.option("--tiktoken-pattern", metavar="NAME", help="Split pattern of .tiktoken files (gpt2, r50k_base, cl100k_base, o200k_base, ...) [default: from the file name].")
+@tiktoken_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--by-language/--no-by-language", default=None, help="Show the per-language table on a terminal [default: with <= 40 languages].")
 @click.option("--list-tokens", is_flag=True, help="JSON: list every never-used and unreachable token, not the first 20.")
@@ -38,13 +44,6 @@ def _metrics_epilog() -> str:
 @click.option("--errors", type=click.Choice(ERROR_POLICIES), default=EvalOptions.errors, show_default=True, help="Invalid UTF-8 in the data.")
 @common_options
 def evaluate(tokenizers, data_dir, texts, langs, pivot, baseline, metrics_spec, alpha, names, tiktoken_pattern, fmt, by_language, list_tokens, plot_dir, force, errors, quiet, debug):
-    """Compression, fairness and information metrics for tokenizers side by side.
-
-    TOKENIZER is a toktool output dir, an HF tokenizer.json or model dir, a sentencepiece .model or a
-    .tiktoken file. Each line of the data is encoded on its own (no special tokens). One row per
-    tokenizer x language plus an ALL row per tokenizer; a signature line pins tool version, tokenizer
-    and data hashes and options.
-    """
     from ..evaluation import evaluate as run_evaluate
     from ..evaluation import parse_metrics
 

@@ -18,6 +18,17 @@ def common_options(f):
     return f
 
 
+def tiktoken_option(f):
+    """--tiktoken-pattern, for commands that take a tokenizer (tiktoken files do not record their split)."""
+    from ..formats import TIKTOKEN_PATTERNS
+
+    return click.option(
+        "--tiktoken-pattern",
+        metavar="NAME",
+        help=f"Split pattern of a tiktoken rank file ({', '.join(sorted(TIKTOKEN_PATTERNS))}) [default: from the file name].",
+    )(f)
+
+
 def corpus_options(f):
     """How text inputs are read and pre-tokenized: --text-field, --errors, --pretokenizer,
     --special-token, --workers, --max-bytes, --sample-docs, --seed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..atomic import check_output
+from ..corpus import corpus_notes
 from ..train.parity import ParityOptions
 from ..train.superbpe import STAGE2_PRESETS, SuperOptions
 from .options import common_options, corpus_options
@@ -105,7 +106,6 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         trained.save(output, force)
         if not quiet:
             _staged_summary(stderr_console(), output, trained.info)
-            _notes(stderr_console(), trained.info.get("corpus") or {})
         return
     _check_sizes(vocab_size, special_tokens)
     check_output(output, force)
@@ -117,15 +117,6 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     trained.save(output, force)
     if not quiet:
         _train_summary(stderr_console(), output, trained)
-        _notes(stderr_console(), trained.info.get("corpus") or {})
-
-
-def _notes(console, corpus: dict) -> None:
-    """What was skipped or cut while reading (null texts, where --max-bytes stopped), on stderr."""
-    from ..corpus import corpus_notes
-
-    for note in corpus_notes(corpus):
-        console.print(f"note: {note}")
 
 
 def _check_sizes(vocab_size: int, special_tokens) -> None:
@@ -157,6 +148,10 @@ def _target_ratios(items) -> dict[str, float]:
 
 def _parity_summary(console, output, trained) -> None:
     result = trained.details
+    for part in ("train", "dev"):
+        for code, sections in trained.info.get("languages", {}).items():
+            for label, text in corpus_notes((sections or {}).get(part) or {}):
+                console.print(f"{code} ({part}): {label}: {text}")
     rows = [{k: r.get(k) for k in ("language", "train_bytes_per_token", "dev_tokens", "merges_chosen")} for r in result.table]
     console.print(
         f"toktool train --algo parity → {output}: {result.bpe.vocab_size:,} tokens, {len(result.bpe.merges):,} merges, "
@@ -173,6 +168,8 @@ def _staged_summary(console, output, info: dict) -> None:
     t.add_column(style="bold")
     t.add_column()
     opts = info["options"]
+    for label, text in corpus_notes(info.get("corpus") or {}):
+        t.add_row(label, text)
     if opts.get("base"):
         t.add_row("base", f"{opts['base']['path']} ({opts['base']['vocab_size']:,} tokens)")
     for key, label in (("stage1", "stage 1"), ("stage2", "stage 2"), ("extension", "extension")):
@@ -198,8 +195,8 @@ def _train_summary(console, output, trained) -> None:
     t.add_column(style="bold")
     t.add_column()
     corpus, counts, timings = info["corpus"], info["counts"], info["timings"]
-    if corpus.get("invalid_utf8_lines"):
-        t.add_row("invalid UTF-8", f"{corpus['invalid_utf8_lines']:,} lines ({corpus.get('errors_policy')})")
+    for label, text in corpus_notes(corpus):
+        t.add_row(label, text)
     t.add_row("corpus", f"{counts['bytes']:,} bytes, {counts['total_words']:,} pre-tokens, {counts['unique_words']:,} unique")
     t.add_row("vocab", f"{result.vocab_size:,} tokens ({len(result.special_tokens)} special)")
     t.add_row("merges", f"{len(result.merges):,}")

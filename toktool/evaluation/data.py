@@ -31,6 +31,16 @@ class Language:
     n_bytes: int = 0
     n_chars: int = 0
     n_words: int = 0
+    # where the lines came from: (input's display name, line number of each of its lines kept), in order
+    origins: list[tuple[str, list[int]]] = field(default_factory=list)
+
+    def where(self, i: int) -> str:
+        """"file:line" of line i (0-based) of this language; the source alone when unknown."""
+        for name, numbers in self.origins:
+            if i < len(numbers):
+                return f"{name}:{numbers[i]}"
+            i -= len(numbers)
+        return self.source
 
     def __post_init__(self) -> None:
         self.n_bytes = sum(len(s.encode("utf-8")) for s in self.lines)
@@ -83,16 +93,20 @@ def read_language(code: str, paths: list[str], errors: str) -> Language:
     """One language's lines (newlines stripped) from its files. Raises InputError when it has no text."""
     stats = CorpusStats()
     lines: list[str] = []
+    origins: list[tuple[str, list[int]]] = []
     h = hashlib.sha256()
     for p in paths:
-        for _, line in iter_lines(p, errors, stats):
+        numbers: list[int] = []
+        for lineno, line in iter_lines(p, errors, stats):
             s = line.rstrip("\n").rstrip("\r")
             lines.append(s)
+            numbers.append(lineno)
+        origins.append((display_name(p), numbers))
         h.update(stats.inputs[-1].sha256.encode())
     shown = paths[0] if len(paths) == 1 else f"{Path(paths[0]).parent}/"
     if not any(s.strip() for s in lines):
         raise InputError(f"{display_name(shown)}: no text (language '{code}')")
-    return Language(code=code, source=display_name(shown), lines=lines, sha256=h.hexdigest())
+    return Language(code=code, source=display_name(shown), lines=lines, sha256=h.hexdigest(), origins=origins)
 
 
 def _scripts_from_index(d: Path) -> dict[str, str]:

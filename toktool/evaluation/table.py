@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from ..errors import ToktoolError
+from ..errors import CodecError, ToktoolError
 from ..formats import Adapter
 from . import metrics
 from .catalog import METRICS
@@ -128,7 +128,10 @@ def _encode_all(tok: Adapter, data: EvalData, advance: Callable[[int], None] | N
             n += len(langs[j].lines)
             j += 1
         batch = [s for lang in langs[i:j] for s in lang.lines]
-        enc = tok.encode_lines(batch)
+        try:
+            enc = tok.encode_lines(batch)
+        except CodecError as e:
+            raise _at_line(e, langs[i:j]) from None
         ends = np.cumsum(enc.lengths)
         start_line = 0
         for lang in langs[i:j]:
@@ -143,13 +146,48 @@ def _encode_all(tok: Adapter, data: EvalData, advance: Callable[[int], None] | N
     return out
 
 
+def _at_line(e: CodecError, langs: list) -> CodecError:
+    """`e` naming the file and line of the failing item of a batch made of the languages' lines."""
+    k = e.index
+    if k is None:
+        return e
+    for lang in langs:
+        if k < len(lang.lines):
+            return e.at(lang.where(k))
+        k -= len(lang.lines)
+    return e
+
+
+# follows a probe that ends in whitespace; a control character that no merge joins to a space
+_AFTER_PROBE = "\x01"
+
+
 def unreachable_tokens(tok: Adapter) -> tuple[list[int], int]:
-    """(ids whose own string does not encode back to exactly them, how many ids were tested): the
-    under-trained-token signal. Ids that cannot be probed alone (specials, partial bytes) are skipped."""
+    """(ids whose own string does not encode back to them, number of ids tested).
+
+    A token that ends in whitespace (SuperBPE's `ofĠ`, `.Ġ`) comes out only with text after it:
+    pre-tokenizers split whitespace off at the end of a text (`\\s+(?!\\S)`, SuperBPE's ` +(?!\\S)`).
+    Such a token counts as reachable when its string followed by a character encodes to it followed
+    by that character's own encoding. Raises CodecError naming the token when the library fails."""
     probes = tok.reachability_probes()
     ids = list(probes)
-    got = tok.encode_probe_batch([probes[i] for i in ids])
-    return [i for i, g in zip(ids, got) if list(g) != [i]], len(ids)
+    texts = [probes[i] for i in ids]
+
+    def encode(batch: list[str], names: list[str]) -> list[list[int]]:
+        try:
+            return tok.encode_probe_batch(batch)
+        except CodecError as e:
+            raise (e.at(f"its token {names[e.index]!r} (reachability check)") if e.index is not None else e) from None
+
+    got = encode(texts, texts)
+    bad = [i for i, g in zip(ids, got) if list(g) != [i]]
+    trailing = [i for i in bad if probes[i][-1:].isspace()]
+    if trailing:
+        names = [probes[i] for i in trailing]
+        *with_next, alone = encode([probes[i] + _AFTER_PROBE for i in trailing] + [_AFTER_PROBE], names + [_AFTER_PROBE])
+        reached = {i for i, g in zip(trailing, with_next) if list(g) == [i, *alone]}
+        bad = [i for i in bad if i not in reached]
+    return bad, len(ids)
 
 
 def _short(tok: Adapter) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ToktoolError
+from ..errors import CodecError, InputError, ToktoolError
 from . import methods
 from .match import ROLES, Mapping, TokInfo, load_old_tokenizer, match_vocab, old_pieces, tok_info
 from .model_io import ModelDir, open_model, write_model
@@ -57,6 +57,7 @@ class Plan:
     method: str
     pieces: dict[int, list[int]]  # new id -> old ids (FVT input) for rows that are not copied
     added_specials: list[str]
+    new_source: str = ""  # the new tokenizer's file, named in messages
 
     def summary(self) -> dict:
         c = self.mapping.counts()
@@ -180,12 +181,28 @@ def make_plan(base: str, tokenizer: str, opts: Options) -> Plan:
     added: list[str] = []
     if opts.add_specials and mapping.missing_roles:
         new, mapping, added = _add_missing_specials(old, new, mapping, new_dir)
+    pieces = _fvt_pieces(old, new, mapping, model.path)
+    source = Path(tokenizer) / "tokenizer.json" if Path(tokenizer).is_dir() else Path(tokenizer)
+    return Plan(model, old, new, mapping, method, pieces, added, str(source))
+
+
+def _fvt_pieces(old: TokInfo, new: TokInfo, mapping: Mapping, model_dir: Path) -> dict[int, list[int]]:
+    """new id -> the old tokenizer's ids for the token's text, for every row that is not copied.
+    Raises CodecError naming the model's tokenizer and the new token when `tokenizers` fails."""
+    from ..formats import failure_reason, library_failure
+
     pieces: dict[int, list[int]] = {}
     for j in range(new.size):
         if mapping.source[j] < 0:
             a, b = new.canonical(j)
-            pieces[j] = old_pieces(old, a or b) if (a or b) else []
-    return Plan(model, old, new, mapping, method, pieces, added)
+            try:
+                pieces[j] = old_pieces(old, a or b) if (a or b) else []
+            except BaseException as e:
+                if not library_failure(e):
+                    raise
+                f = model_dir / "tokenizer.json"
+                raise CodecError(str(f if f.is_file() else model_dir), failure_reason("tokenizers", e), where=f"the new token {new.tokens[j]!r}") from None
+    return pieces
 
 
 def donor_space(plan: Plan, opts: Options, log) -> tuple[np.ndarray, np.ndarray, str]:
@@ -207,13 +224,20 @@ def donor_space(plan: Plan, opts: Options, log) -> tuple[np.ndarray, np.ndarray,
         seen = np.zeros(n, dtype=bool)
         seen[:base_size] = np.linalg.norm(vec[:base_size], axis=1) > 0
         return vec, seen, f"donor model {opts.donor} (d = {dvec.shape[1]})"
-    from ..corpus import expand_inputs, iter_texts
-    from ..hf import flat_ids
+    from ..corpus import expand_inputs, iter_located_texts
+    from ..formats import HFAdapter
     from .donor import donor_from_text
 
-    lines = [t for t in iter_texts(expand_inputs(opts.aux_corpus)) if t.strip()]
+    located = [(f"{name}:{lineno}", t) for name, lineno, t in iter_located_texts(expand_inputs(opts.aux_corpus)) if t.strip()]
+    lines = [t for _, t in located]
     log(f"encoding the aux corpus ({len(lines)} lines) with the new tokenizer")
-    enc = flat_ids([e.ids for e in plan.new.tokenizer.encode_batch(lines, add_special_tokens=False)])
+    # through the adapter: a library failure names the tokenizer and the line, and a truncation
+    # setting of the tokenizer.json does not cut the corpus lines
+    adapter = HFAdapter("new", plan.new_source or "the new tokenizer", plan.new.tokenizer, "")
+    try:
+        enc = adapter.encode_lines(lines)
+    except CodecError as e:
+        raise (e.at(located[e.index][0]) if e.index is not None else e) from None
     log(f"co-occurrence PPMI + SVD on {len(enc.ids)} tokens")
     space = donor_from_text(enc.ids, enc.lengths, n, opts.aux_dim, opts.aux_window, opts.aux_min_count, source=",".join(opts.aux_corpus))
     return space.vectors, space.seen, f"PPMI+SVD of --aux-corpus ({space.tokens} tokens, d = {space.vectors.shape[1]}, window {opts.aux_window}, min count {opts.aux_min_count})"
