@@ -24,14 +24,15 @@ ALLOWED: dict[str, set[str]] = {
     "vocab": {"errors"},
     "pretokenize": {"errors"},
     "kernels": {"errors"},
+    "options": {"errors", "corpus", "pretokenize"},
     "count": {"errors", "atomic", "corpus", "parallel", "pretokenize", "kernels"},
     "hf": {"errors", "vocab", "pretokenize"},
-    "formats": {"errors", "hf", "pretokenize"},
-    "train": {"errors", "_version", "atomic", "corpus", "parallel", "vocab", "pretokenize", "kernels", "count", "hf"},
-    "evaluation": {"errors", "_version", "atomic", "corpus", "pretokenize", "hf", "formats"},
-    "transplantation": {"errors", "atomic", "corpus", "pretokenize", "hf", "formats"},
+    "formats": {"errors", "hf", "pretokenize", "options"},
+    "train": {"errors", "_version", "atomic", "corpus", "parallel", "vocab", "pretokenize", "kernels", "count", "hf", "options"},
+    "evaluation": {"errors", "_version", "atomic", "corpus", "pretokenize", "hf", "formats", "options"},
+    "transplantation": {"errors", "atomic", "corpus", "pretokenize", "hf", "formats", "options"},
     "cli": {
-        "errors", "_version", "atomic", "corpus", "pretokenize", "vocab", "count", "hf", "formats",
+        "errors", "_version", "atomic", "corpus", "pretokenize", "vocab", "count", "hf", "formats", "options",
         "train", "evaluation", "transplantation",
     },
     "_entry": {"cli"},
@@ -181,3 +182,16 @@ def test_public_api_is_documented(name):
     assert len(doc) > 200 or name == "ToktoolError", f"toktool.{name} needs a full docstring"
     if callable(obj) and not isinstance(obj, type):
         assert "Raises" in doc and "Return" in doc, f"toktool.{name}: say what it returns and raises"
+
+
+def test_the_command_line_starts_without_the_heavy_modules():
+    """`toktool --help` and the parsing of every command load neither numpy, numba, tokenizers, torch nor
+    pyarrow: every process toktool starts (and every worker it forks) stays small until it needs them."""
+    code = (
+        "import sys\n"
+        "from toktool.cli.app import cli\n"
+        "heavy = [m for m in ('numpy', 'numba', 'tokenizers', 'torch', 'pyarrow', 'sentencepiece') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr

@@ -16,8 +16,8 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from toktool.count import count_corpus
 from toktool.kernels.reference import merge_loop_reference
 from toktool.pretokenize import PRESETS
-from toktool.train.extend import continue_merges as extend
-from toktool.train.extend import encode_words, encode_words_hf, load_base
+from toktool.train.extension import continue_merges as extend
+from toktool.train.extension import encode_words, encode_words_hf, load_base
 
 GPT2 = DATA / "tokenizers" / "gpt2"
 LANGS = ["hin", "cmn_hans", "rus", "arb", "amh", "deu_1996"]
@@ -199,7 +199,7 @@ def test_chunked_replay_equals_tokenizers_on_generated_lines(sb, texts):
 
 
 def test_cut_table_marks_exactly_the_unjoinable_byte_pairs(sb):
-    from toktool.train.extend import cut_table
+    from toktool.train.extension import cut_table
 
     b = load_base(sb["bpe"])
     index = {s: i for i, s in enumerate(b.strings) if s is not None}

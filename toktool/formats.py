@@ -22,27 +22,12 @@ from pathlib import Path
 
 from .errors import CodecError, InputError, ToktoolError
 from .hf import Encoded, flat_ids, load_hf_tokenizer
+from .options import FORMATS_HELP, TIKTOKEN_PATTERNS  # noqa: F401 - FORMATS_HELP re-exported
 from .pretokenize import CHAR_TO_BYTE, PRESETS, to_byte_level
 
 # tiktoken encodings by file name -> the split pattern they were built with (our presets hold them)
-TIKTOKEN_PATTERNS = {
-    "gpt2": "gpt2",
-    "r50k_base": "gpt2",
-    "p50k_base": "gpt2",
-    "p50k_edit": "gpt2",
-    "cl100k_base": "gpt4",
-    "cl100k": "gpt4",
-    "gpt4": "gpt4",
-    "o200k_base": "o200k",
-    "o200k": "o200k",
-    "llama3": "llama3",
-}
 SP_MODEL_NAMES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "sentencepiece.model")
 # what every command that takes a tokenizer accepts (its --help says so)
-FORMATS_HELP = (
-    "a toktool output dir, a Hugging Face tokenizer.json or model dir (tokenizer.json, or vocab.json + "
-    "merges.txt), a sentencepiece .model, or a tiktoken rank file (.tiktoken, or Llama 3's tokenizer.model)"
-)
 _BYTE_PIECE = re.compile(r"^<0x[0-9A-F]{2}>$")
 
 

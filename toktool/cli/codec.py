@@ -13,7 +13,7 @@ import click
 
 from ..corpus import display_name, open_input, read_lines
 from ..errors import CodecError, InputError
-from ..formats import FORMATS_HELP
+from ..options import FORMATS_HELP
 from .options import common_options, tiktoken_option
 from .render import FORMATS, print_table, progress_bar
 

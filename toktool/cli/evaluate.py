@@ -8,8 +8,7 @@ import sys
 import click
 
 from ..corpus import ERROR_POLICIES
-from ..evaluation.table import EvalOptions
-from ..formats import FORMATS_HELP
+from ..options import FORMATS_HELP, EvalOptions
 from .options import common_options, tiktoken_option
 from .render import FORMATS, print_table, progress_bar, render_rows, stderr_console
 

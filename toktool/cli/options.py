@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from ..corpus import ERROR_POLICIES
+from ..options import CorpusOptions
 from ..pretokenize import DEFAULT_PRESET, PRESETS
-from ..train.workflows import CorpusOptions
 
 PRESET_HELP = "; ".join(f"{p.name}: {p.source}" for p in PRESETS.values())
 
@@ -20,7 +20,7 @@ def common_options(f):
 
 def tiktoken_option(f):
     """--tiktoken-pattern, for commands that take a tokenizer (tiktoken files do not record their split)."""
-    from ..formats import TIKTOKEN_PATTERNS
+    from ..options import TIKTOKEN_PATTERNS
 
     return click.option(
         "--tiktoken-pattern",

@@ -6,8 +6,7 @@ import click
 
 from ..atomic import check_output
 from ..corpus import corpus_notes
-from ..train.parity import ParityOptions
-from ..train.superbpe import STAGE2_PRESETS, SuperOptions
+from ..options import STAGE2_PRESETS, ParityOptions, SuperOptions
 from .options import common_options, corpus_options
 from .render import progress_bar, rich_table, stderr_console, train_hooks
 

@@ -8,7 +8,8 @@ import sys
 import click
 
 from ..atomic import check_output
-from ..transplantation.core import METHODS, Options
+from ..options import METHODS
+from ..options import TransplantOptions as Options
 from .options import common_options
 from .render import FORMATS, print_table, stderr_console
 

@@ -7,6 +7,24 @@
     plots.py    PNG figures of an EvalResult
 """
 
-from .table import ALL, EvalOptions, EvalResult, evaluate, evaluate_loaded, parse_metrics
+_NAMES = {
+    "EvalOptions": "..options",
+    "ALL": ".table",
+    "EvalResult": ".table",
+    "evaluate": ".table",
+    "evaluate_loaded": ".table",
+    "parse_metrics": ".table",
+}
+__all__ = sorted(_NAMES)
 
-__all__ = ["ALL", "EvalOptions", "EvalResult", "evaluate", "evaluate_loaded", "parse_metrics"]
+
+def __getattr__(name: str):
+    # the face loads its modules on first use: `toktool.evaluation.catalog` (light) must not pull in numpy
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

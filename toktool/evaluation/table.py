@@ -16,6 +16,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import CodecError, ToktoolError
 from ..formats import Adapter
+from ..options import EvalOptions
 from . import metrics
 from .catalog import METRICS
 from .data import EvalData
@@ -27,16 +28,6 @@ MULTI_LANG = frozenset({"token_premium", "parity_ratio", "gini", "gini_lines"})
 BASE_COLUMNS = ["tokenizer", "language", "script", "lines", "bytes", "chars", "words", "tokens"]
 ALL = "ALL"
 _MIN_BATCH_LINES = 4096
-
-
-@dataclass
-class EvalOptions:
-    metrics: list[str] | None = None  # None: every metric the data supports
-    pivot: str | None = None
-    baseline: Adapter | None = None
-    alpha: float = 2.5
-    errors: str = "strict"
-    list_tokens: bool = False  # full lists of never-used / unreachable tokens in the JSON
 
 
 @dataclass

@@ -7,32 +7,30 @@
     workflows.py  count -> train -> `Trained` for every algorithm, and the one train.json builder
 """
 
-from .workflows import (
-    BPEOptions,
-    CorpusOptions,
-    ParityOptions,
-    SuperOptions,
-    Trained,
-    TrainHooks,
-    extend,
-    language_sources,
-    train_bpe,
-    train_info,
-    train_parity,
-    train_superbpe,
-)
+_NAMES = {
+    "BPEOptions": "..options",
+    "CorpusOptions": "..options",
+    "ParityOptions": "..options",
+    "SuperOptions": "..options",
+    "TrainHooks": ".workflows",
+    "Trained": ".workflows",
+    "extend": ".workflows",
+    "language_sources": ".workflows",
+    "train_bpe": ".workflows",
+    "train_info": ".workflows",
+    "train_parity": ".workflows",
+    "train_superbpe": ".workflows",
+}
+__all__ = sorted(_NAMES)
 
-__all__ = [
-    "BPEOptions",
-    "CorpusOptions",
-    "ParityOptions",
-    "SuperOptions",
-    "TrainHooks",
-    "Trained",
-    "extend",
-    "language_sources",
-    "train_bpe",
-    "train_info",
-    "train_parity",
-    "train_superbpe",
-]
+
+def __getattr__(name: str):
+    # the face loads its modules on first use: `toktool.train.superbpe` (light) must not pull in numpy
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

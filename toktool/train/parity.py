@@ -13,37 +13,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..count import WordCounts
 from ..errors import ToktoolError
 from ..kernels.loader import get_kernel
+from ..options import ParityOptions
 from ..parallel import run_in_child, run_in_thread
 from ..pretokenize import byte_alphabet_order, unique_specials
 from ..vocab import BPEResult, check_vocab_size, dedupe_merges, table_bytes
-
-
-@dataclass
-class ParityOptions:
-    """Parity-aware BPE options; see workflows.train_parity for each one's meaning."""
-
-    vocab_size: int
-    min_frequency: int = 2  # the reference's default
-    special_tokens: list[str] = field(default_factory=list)
-    global_merges: int = 0
-    window: int = 0
-    alpha: float = 2.0
-    target_ratios: dict[str, float] | None = None  # ratio variant (no dev set)
-    skip_exhausted: bool = False  # False: stop like the reference when the chosen language runs dry
-
-    @property
-    def variant(self) -> str:
-        """ratio (no dev set), window, hybrid or base: which variant of the paper these options run."""
-        if self.target_ratios is not None:
-            return "ratio"
-        return "window" if self.window else ("hybrid" if self.global_merges else "base")
 
 
 @dataclass

@@ -4,42 +4,21 @@ Stage 1 is ordinary byte-level BPE up to the transition vocabulary size t. Stage
 corpus with the stage-2 pre-tokenizer (whole lines; only digit runs, punctuation runs and multi-space
 runs split off), replays the stage-1 merges on those words and continues BPE to the full vocabulary,
 skipping candidates of more than `max_words` words or containing ": " (the reference's filters).
-`--base` replaces stage 1 by an existing tokenizer. See extend.py for how the replay is done.
+`--base` replaces stage 1 by an existing tokenizer. See extension.py for how the replay is done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..count import WordCounts
 from ..errors import ToktoolError
-from ..pretokenize import SUPERBPE_STAGE1_PRESET
+from ..options import SuperOptions
 from ..vocab import ALPHABET_SIZE, BPEResult
 from .bpe import learn_bpe
-from .extend import Base, Extension, base_from_spec, continue_merges
-
-# --stage2-pretokenizer choices -> presets: the authors' later recipe, the paper's rule
-STAGE2_PRESETS = {"superbpe": "superbpe", "digits": "superbpe-digits"}
-
-
-@dataclass
-class SuperOptions:
-    """SuperBPE stage 1 + 2, or extending a base (transition None). Sizes in tokens, lengths in
-    bytes; see workflows.train_superbpe for each option's meaning."""
-
-    vocab_size: int
-    transition: int | None  # vocabulary size at which stage 2 starts (None with --base)
-    stage1_pretokenizer: str = SUPERBPE_STAGE1_PRESET
-    stage2_pretokenizer: str = "superbpe"
-    max_words: int = 4
-    allow_colon_space: bool = False
-    max_line_bytes: int = 8192
-    min_frequency: int = 0
-    max_token_length: int | None = None
-    special_tokens: list[str] = field(default_factory=list)
+from .extension import Base, Extension, base_from_spec, continue_merges
 
 
 def resolve_transition(value: str, vocab_size: int, n_special: int) -> int:

@@ -13,72 +13,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .._version import __version__
 from ..atomic import write_dir
-from ..corpus import ERROR_POLICIES, CorpusStats, Sampling, discover_dir, expand_inputs
+from ..corpus import CorpusStats, discover_dir, expand_inputs
 from ..count import WordCounts, count_corpus, count_corpus_multi, load_counts
 from ..errors import ToktoolError
+from ..options import STAGE2_PRESETS, BPEOptions, CorpusOptions, ParityOptions, SuperOptions
 from ..pretokenize import DEFAULT_PRESET, get_preset, unique_specials
 from ..vocab import BPEResult, check_vocab_size
 from .bpe import learn_bpe
-from .parity import ParityOptions, learn_parity
-from .superbpe import STAGE2_PRESETS, SuperOptions, counts_info, resolve_transition, run_stage2, train_stage1
+from .parity import learn_parity
+from .superbpe import counts_info, resolve_transition, run_stage2, train_stage1
 
 # --- options --------------------------------------------------------------------------------
-
-
-@dataclass
-class CorpusOptions:
-    """How text inputs are read and counted (shared by every algorithm).
-
-    text_field: the JSON-lines field or the Parquet/Arrow column holding the text (dots for
-    nesting); None reads plain text (and the "text" column of columnar inputs).
-    errors: invalid UTF-8 policy per line, one of ERROR_POLICIES (strict, replace, skip).
-    workers: counting processes (None: all cores the process may use).
-    max_bytes, sample_docs, seed: train on a prefix of at most max_bytes UTF-8 bytes and/or a
-    deterministic sample of documents (corpus.Sampling)."""
-
-    text_field: str | None = None
-    errors: str = "replace"
-    workers: int | None = None
-    max_bytes: int | None = None
-    sample_docs: float | None = None
-    seed: int = 0
-
-    def sampling(self) -> Sampling | None:
-        """The corpus.Sampling these options ask for (None: every text). Raises ToktoolError for a
-        fraction outside (0, 1] or max_bytes < 1."""
-        if self.max_bytes is None and self.sample_docs is None:
-            return None
-        return Sampling(self.max_bytes, self.sample_docs, self.seed)
-
-    def check(self) -> None:
-        """Raises ToktoolError for an unknown error policy or a worker count below 1."""
-        if self.errors not in ERROR_POLICIES:
-            raise ToktoolError(f"errors must be one of {', '.join(ERROR_POLICIES)}, not {self.errors!r}")
-        if self.workers is not None and self.workers < 1:
-            raise ToktoolError(f"workers must be at least 1, not {self.workers}")
-
-
-@dataclass
-class BPEOptions:
-    """Byte-level BPE (Sennrich et al. 2016; GPT-2's byte-level variant, Radford et al. 2019).
-
-    vocab_size: tokens in all, special tokens included (>= 256 + specials).
-    pretokenizer: a preset name (pretokenize.PRESETS).
-    min_frequency: stop when the best pair occurs fewer times than this.
-    special_tokens: given the first ids, in this order; cut out of the text before counting.
-    max_token_length: longest token in bytes (None: no limit)."""
-
-    vocab_size: int
-    pretokenizer: str = DEFAULT_PRESET
-    min_frequency: int = 0
-    special_tokens: list[str] = field(default_factory=list)
-    max_token_length: int | None = None
 
 
 @dataclass
@@ -357,7 +308,7 @@ def extend(
 
     Returns a Trained. Raises InputError when the base is not a byte-level BPE or cannot be read,
     ToktoolError when vocab_size is not above the base's size."""
-    from .extend import load_base
+    from .extension import load_base
 
     hooks = hooks or TrainHooks()
     corpus_opts = CorpusOptions(text_field, errors, workers, max_bytes, sample_docs, seed)
@@ -419,7 +370,7 @@ def _stage2_preset(name: str) -> str:
 
 
 def _extended(base, ext, preset: str | None):
-    from .extend import extended_tokenizer
+    from .extension import extended_tokenizer
 
     return extended_tokenizer(base, ext, preset)
 

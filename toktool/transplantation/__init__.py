@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .core import METHODS, Options, make_plan
-from .core import transplant as _transplant_dir
-
-TransplantOptions = Options
+from ..options import METHODS, TransplantOptions
+from ..options import TransplantOptions as Options
 
 
 def transplant(
@@ -64,6 +62,9 @@ def transplant(
         aux_window=aux_window, aux_min_count=aux_min_count, device=device, seed=seed, allow_pickle=allow_pickle,
         add_specials=add_specials, precision=precision, omp_norm=omp_norm,
     )
+    from .core import make_plan
+    from .core import transplant as transplant_dir
+
     if dry_run:
         report = make_plan(base, tokenizer, opts).summary()
         report["dry_run"] = True
@@ -72,7 +73,7 @@ def transplant(
         from ..errors import ToktoolError
 
         raise ToktoolError("transplant needs an output directory (or dry_run=True)")
-    return _transplant_dir(base, tokenizer, output, opts, force, log=log or (lambda s: None))
+    return transplant_dir(base, tokenizer, output, opts, force, log=log or (lambda s: None))
 
 
-__all__ = ["METHODS", "TransplantOptions", "make_plan", "transplant"]
+__all__ = ["METHODS", "TransplantOptions", "transplant"]

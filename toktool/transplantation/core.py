@@ -8,42 +8,19 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CodecError, InputError, ToktoolError
+from ..options import METHODS, TransplantOptions
 from . import methods
 from .match import ROLES, Mapping, TokInfo, load_old_tokenizer, match_vocab, old_pieces, tok_info
 from .model_io import ModelDir, open_model, write_model
 
-METHODS = ("auto", "zero", "random", "mean", "fvt", "omp")
-
-
-@dataclass
-class Options:
-    """Transplant options; see `toktool.transplant` for each one's meaning."""
-
-    method: str = "auto"
-    k: int = 64
-    candidates: int = 256
-    donor: str | None = None
-    aux_corpus: list[str] = field(default_factory=list)
-    aux_dim: int = 256
-    aux_window: int = 5
-    aux_min_count: int = 30
-    device: str | None = None  # None: numpy/Numba; else a torch device
-    seed: int = 0
-    allow_pickle: bool = False
-    add_specials: bool = True
-    precision: str = "fp32"
-    omp_norm: str = "fvt"  # fvt: rescale each OMP row to its FVT row's length; none: as solved
-
-    def resolved_method(self) -> str:
-        if self.method != "auto":
-            return self.method
-        return "omp" if (self.donor or self.aux_corpus) else "fvt"
+# the options under their older name, for callers of core.transplant
+Options = TransplantOptions
 
 
 @dataclass
