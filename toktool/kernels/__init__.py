@@ -1,0 +1,1 @@
+"""Numba kernels: compiled scanners and tables that replace per-character Python on the hot paths."""

@@ -1,0 +1,479 @@
+"""Pre-tokenizers of the byte-level presets (gpt2, gpt4 = cl100k, o200k, llama3) as Numba scanners.
+
+Why: counting pre-tokens through the `regex` module is nearly all of a BPE training run's time (the
+merge loop is seconds; see design.md §7). The four patterns are small ordered alternations over a
+handful of character classes, so their `findall` can be replayed by hand: classify each code point
+with a table (built from `regex` itself by scan_counter.scan_tables, so \\p{L}, \\p{N}, \\s and the
+o200k letter sets mean exactly what they mean to the pattern, in `regex`'s Unicode version), then at
+each position find where the first matching alternative ends, following the regex engine's rules
+(alternatives in order, greedy quantifiers that backtrack, possessive ones that do not, lookaheads,
+`$` without MULTILINE). Pieces are counted in an open-addressing table of byte strings, the layout
+of the SuperBPE stage-2 scanner (train/_split_kernel.py), so sorted runs from several processes merge
+with piececount.merge_parts unchanged. Tests hold every preset equal to `regex` findall + Counter.
+
+The patterns replayed (pretokenize.py holds them verbatim, from the GPT-2 encoder.py and tiktoken's
+tiktoken_ext/openai_public.py; llama3 from Meta's Llama 3 tokenizer):
+  gpt2:   's|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+
+  cl100k: '(?i:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}++|\\p{N}{1,3}+| ?[^\\s\\p{L}\\p{N}]++[\\r\\n]*+
+          |\\s++$|\\s*[\\r\\n]|\\s+(?!\\S)|\\s
+  o200k:  X?U*W+C?|X?U+W*C?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+
+          with X = [^\\r\\n\\p{L}\\p{N}], U = [\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}],
+          W = [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}], C = (?i:'s|'t|'re|'ve|'m|'ll|'d)
+  llama3: (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*
+          |\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+
+
+This module imports only numpy and numba: the table is built by the caller and passed in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Presets, as the kernel's `preset` argument.
+GPT2 = 0
+CL100K = 1
+O200K = 2
+LLAMA3 = 3
+
+# Bits of the per-code-point flag table, one per character set the patterns use.
+F_L = 1  # \p{L}
+F_N = 2  # \p{N}
+F_S = 4  # \s
+F_P = 8  # [^\s\p{L}\p{N}]
+F_X = 16  # [^\r\n\p{L}\p{N}]
+F_U = 32  # [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] (o200k)
+F_W = 64  # [\p{Ll}\p{Lm}\p{Lo}\p{M}] (o200k)
+
+# The fold table maps a code point to the ASCII character it matches under (?i) in the contractions
+# (e.g. U+017F LONG S to "s"), else 0; the apostrophe maps to itself.
+_APOS = 0x27
+_S, _T, _M, _D = 0x73, 0x74, 0x6D, 0x64
+_L, _V, _R, _E = 0x6C, 0x76, 0x72, 0x65
+
+
+@njit(cache=True, nogil=True)
+def _grow(a, need):
+    n = a.shape[0]
+    if need <= n:
+        return a
+    b = np.empty(max(need, 2 * n + 64), dtype=a.dtype)
+    b[:n] = a
+    return b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _run(fl, n, j, f):
+    """First position >= j whose class has none of the bits f (n at the end)."""
+    while j < n and (fl[j] & f) != 0:
+        j += 1
+    return j
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _digits(fl, n, i):
+    """End of \\p{N}{1,3} at i (fl[i] has F_N)."""
+    j = i + 1
+    while j < n and j < i + 3 and (fl[j] & F_N) != 0:
+        j += 1
+    return j
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _spaces(cp, fl, n, i, dollar, newline):
+    """End of the whitespace alternatives at i (cp[i] is \\s): with `dollar`, \\s++$ (possessive, so
+    the whole run, and only when it reaches the end: a final \\n is part of the run, so `$` before it
+    never applies); with `newline`, \\s*[\\r\\n] / \\s*[\\r\\n]+ (the backtracking \\s* stops after the run's
+    last \\r or \\n); then \\s+(?!\\S) (the run less its last character when a non-space follows) and
+    \\s+ / \\s (a single \\s before a non-space)."""
+    j = _run(fl, n, i + 1, F_S)
+    if dollar and j == n:
+        return j
+    if newline:
+        k = j - 1
+        while k >= i and cp[k] != 10 and cp[k] != 13:
+            k -= 1
+        if k >= i:
+            return k + 1
+    if j == n or j - i == 1:
+        return j
+    return j - 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _contraction(cp, fold, n, i, fold_apos):
+    """Length (0, 2 or 3) of a contraction 's 't 'm 'd 're 've 'll at i, letters matched as (?i) does;
+    the apostrophe too with `fold_apos` (llama3 and o200k put it inside the (?i:...) group)."""
+    if i + 1 >= n:
+        return 0
+    a = cp[i]
+    if fold_apos:
+        if fold[a] != _APOS:
+            return 0
+    elif a != _APOS:
+        return 0
+    d = fold[cp[i + 1]]
+    if d == _S or d == _T or d == _M or d == _D:
+        return 2
+    if i + 2 < n:
+        e = fold[cp[i + 2]]
+        if (d == _R and e == _E) or (d == _V and e == _E) or (d == _L and e == _L):
+            return 3
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _gpt2_end(cp, fl, n, i):
+    """End of the gpt2 piece at i."""
+    c = cp[i]
+    if c == _APOS and i + 1 < n:  # 's|'t|'re|'ve|'m|'ll|'d, case-sensitive
+        d = cp[i + 1]
+        if d == _S or d == _T or d == _M or d == _D:
+            return i + 2
+        if i + 2 < n:
+            e = cp[i + 2]
+            if (d == _R and e == _E) or (d == _V and e == _E) or (d == _L and e == _L):
+                return i + 3
+    # " ?X+" for X = \p{L}, \p{N}, [^\s\p{L}\p{N}] in turn: a space is taken only if X follows it (a
+    # space is none of them, so without it the alternative fails too)
+    k = i + 1 if (c == 0x20 and i + 1 < n) else i
+    f = fl[k]
+    if f & F_L:
+        return _run(fl, n, k + 1, F_L)
+    if f & F_N:
+        return _run(fl, n, k + 1, F_N)
+    if f & F_P:
+        return _run(fl, n, k + 1, F_P)
+    return _spaces(cp, fl, n, i, False, False)
+
+
+@njit(cache=True, nogil=True)
+def _cl100k_end(cp, fl, fold, n, i, dollar, fold_apos):
+    """End of the cl100k piece at i (`dollar`, plain apostrophe), or of the llama3 one: llama3's
+    pattern is cl100k's without \\s++$ and without possessive quantifiers, which change nothing there
+    (nothing after them in their alternative could match what backtracking would give back)."""
+    m = _contraction(cp, fold, n, i, fold_apos)
+    if m:
+        return i + m
+    f = fl[i]
+    # [^\r\n\p{L}\p{N}]?+\p{L}++: the optional character is not a letter, so a letter at i starts
+    # the run, else the optional character must be followed by one
+    if f & F_L:
+        return _run(fl, n, i + 1, F_L)
+    if (f & F_X) and i + 1 < n and (fl[i + 1] & F_L):
+        return _run(fl, n, i + 2, F_L)
+    if f & F_N:
+        return _digits(fl, n, i)
+    # " ?[^\s\p{L}\p{N}]++[\r\n]*+"
+    k = i + 1 if (cp[i] == 0x20 and i + 1 < n) else i
+    if fl[k] & F_P:
+        j = _run(fl, n, k + 1, F_P)
+        while j < n and (cp[j] == 10 or cp[j] == 13):
+            j += 1
+        return j
+    return _spaces(cp, fl, n, i, dollar, True)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _o200k_words(cp, fl, fold, n, i):
+    """End of o200k's first two alternatives at i, or -1.
+
+    X?U*W+C? first: the regex engine takes the optional X when it can (greedy), the longest U run,
+    then needs a W: if the run is followed by a W, the W run and an optional contraction follow;
+    otherwise U* gives characters back until the W+ can start at one of them (U and W share Lm, Lo
+    and M), the last such character in the run, where W+ takes that one character (the next is not
+    a W). With no such character it retries without the optional X (which can itself be an M and so
+    a U and a W). Then X?U+W*C?, which cannot fail once a U follows."""
+    first = i + 1 if (fl[i] & F_X) else i
+    k = first
+    while True:
+        m = _run(fl, n, k, F_U)
+        if m < n and (fl[m] & F_W):
+            e = _run(fl, n, m + 1, F_W)
+            return e + _contraction(cp, fold, n, e, True)
+        p = m - 1
+        while p >= k and (fl[p] & F_W) == 0:
+            p -= 1
+        if p >= k:
+            return p + 1 + _contraction(cp, fold, n, p + 1, True)
+        if k == i:
+            break
+        k = i
+    k = first
+    while True:
+        m = _run(fl, n, k, F_U)
+        if m > k:
+            e = _run(fl, n, m, F_W)
+            return e + _contraction(cp, fold, n, e, True)
+        if k == i:
+            return -1
+        k = i
+
+
+@njit(cache=True, nogil=True)
+def _o200k_end(cp, fl, fold, n, i):
+    """End of the o200k piece at i."""
+    e = _o200k_words(cp, fl, fold, n, i)
+    if e >= 0:
+        return e
+    if fl[i] & F_N:
+        return _digits(fl, n, i)
+    # " ?[^\s\p{L}\p{N}]+[\r\n/]*"
+    k = i + 1 if (cp[i] == 0x20 and i + 1 < n) else i
+    if fl[k] & F_P:
+        j = _run(fl, n, k + 1, F_P)
+        while j < n and (cp[j] == 10 or cp[j] == 13 or cp[j] == 0x2F):
+            j += 1
+        return j
+    return _spaces(cp, fl, n, i, False, True)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _piece_end(preset, cp, fl, fold, n, i):
+    if preset == GPT2:
+        return _gpt2_end(cp, fl, n, i)
+    if preset == CL100K:
+        return _cl100k_end(cp, fl, fold, n, i, True, False)
+    if preset == O200K:
+        return _o200k_end(cp, fl, fold, n, i)
+    return _cl100k_end(cp, fl, fold, n, i, False, True)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hash(data, start, end):
+    """FNV-1a over data[start:end]."""
+    h = np.uint64(0xCBF29CE484222325)
+    for i in range(start, end):
+        h = (h ^ np.uint64(data[i])) * np.uint64(0x100000001B3)
+    return h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _same(a, ao, b, bo, n):
+    for i in range(n):
+        if a[ao + i] != b[bo + i]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _insert(src, start, end, slots, p_hash, p_off, p_cnt, p_data, state):
+    """Count one more src[start:end]; returns the (maybe regrown) arrays. state = [pieces, bytes held,
+    log2 slots]; slots stay at most half full."""
+    npc = state[0]
+    bits = state[2]
+    if 2 * (npc + 1) > (np.int64(1) << bits):
+        bits += 1
+        cap = np.int64(1) << bits
+        mask = cap - 1
+        slots = np.full(cap, np.int32(-1), dtype=np.int32)
+        for q in range(npc):
+            s = np.int64(p_hash[q] & np.uint64(mask))
+            while slots[s] != -1:
+                s = (s + 1) & mask
+            slots[s] = np.int32(q)
+        state[2] = bits
+    mask = (np.int64(1) << bits) - 1
+    h = _hash(src, start, end)
+    ln = end - start
+    s = np.int64(h & np.uint64(mask))
+    while slots[s] != -1:
+        q = slots[s]
+        if p_hash[q] == h and p_off[q + 1] - p_off[q] == ln and _same(p_data, p_off[q], src, start, ln):
+            p_cnt[q] += 1
+            return slots, p_hash, p_off, p_cnt, p_data
+        s = (s + 1) & mask
+    nd = state[1]
+    p_data = _grow(p_data, nd + ln)
+    for k in range(ln):
+        p_data[nd + k] = src[start + k]
+    p_hash = _grow(p_hash, npc + 1)
+    p_cnt = _grow(p_cnt, npc + 1)
+    p_off = _grow(p_off, npc + 2)
+    p_hash[npc] = h
+    p_cnt[npc] = 1
+    p_off[npc + 1] = nd + ln
+    slots[s] = np.int32(npc)
+    state[0] = npc + 1
+    state[1] = nd + ln
+    return slots, p_hash, p_off, p_cnt, p_data
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _decode(buf, b, n, flags, cp, fl, at):
+    """Decode n code points of UTF-8 from buf[b:] into cp, their classes into fl and their byte
+    offsets into at (at[n] = the end); returns the end."""
+    for q in range(n):
+        x = np.int32(buf[b])
+        if x < 0x80:
+            ln = 1
+        elif x < 0xE0:
+            ln = 2
+            x &= 0x1F
+        elif x < 0xF0:
+            ln = 3
+            x &= 0x0F
+        else:
+            ln = 4
+            x &= 0x07
+        for k in range(1, ln):
+            x = (x << 6) | (np.int32(buf[b + k]) & 0x3F)
+        at[q] = b
+        cp[q] = x
+        fl[q] = flags[x]
+        b += ln
+    at[n] = b
+    return b
+
+
+@njit(cache=True, nogil=True)
+def scan_count_kernel(buf, seg, preset, flags, fold, slots, p_hash, p_off, p_cnt, p_data, state):
+    """Split each text into the preset's pre-tokens and count them.
+
+    buf: uint8[B], the texts' UTF-8 one after another (lone surrogates as "surrogatepass" writes
+    them: 3-byte sequences, decoded here to their code points, which is what `regex` sees).
+    seg: int64[T+1], the texts' boundaries in code points (text t is characters seg[t]:seg[t+1]);
+    each text is split on its own, as one `findall` call (lookaheads and `$` stop at its end).
+    preset: GPT2, CL100K, O200K or LLAMA3. flags: uint8[0x110000], F_* bits per code point;
+    fold: uint8[0x110000], see _APOS. slots (int32[2**k], -1 = free), p_hash (uint64), p_off (int64,
+    p_off[0] = 0), p_cnt (int64), p_data (uint8) and state (int64[3]: pieces, bytes, k): the piece
+    table, grown as needed. Returns (slots, p_hash, p_off, p_cnt, p_data), maybe reallocated."""
+    longest = 1
+    for t in range(seg.shape[0] - 1):
+        longest = max(longest, seg[t + 1] - seg[t])
+    cp = np.empty(longest + 1, dtype=np.int32)
+    fl = np.empty(longest + 1, dtype=np.uint8)
+    at = np.empty(longest + 1, dtype=np.int64)
+    b = 0
+    for t in range(seg.shape[0] - 1):
+        n = seg[t + 1] - seg[t]
+        b = _decode(buf, b, n, flags, cp, fl, at)
+        i = 0
+        while i < n:
+            j = _piece_end(preset, cp, fl, fold, n, i)
+            slots, p_hash, p_off, p_cnt, p_data = _insert(buf, at[i], at[j], slots, p_hash, p_off, p_cnt, p_data, state)
+            i = j
+    return slots, p_hash, p_off, p_cnt, p_data
+
+
+@njit(cache=True, nogil=True)
+def scan_pieces_kernel(buf, seg, preset, flags, fold):
+    """The pre-tokens themselves, for tests and debugging: int64[P+1] byte offsets into buf of the
+    pieces in text order (piece p is buf[ends[p]:ends[p+1]]). Arguments as scan_count_kernel's."""
+    longest = 1
+    for t in range(seg.shape[0] - 1):
+        longest = max(longest, seg[t + 1] - seg[t])
+    cp = np.empty(longest + 1, dtype=np.int32)
+    fl = np.empty(longest + 1, dtype=np.uint8)
+    at = np.empty(longest + 1, dtype=np.int64)
+    ends = np.empty(seg[seg.shape[0] - 1] - seg[0] + 1, dtype=np.int64)
+    ends[0] = 0
+    npc = 0
+    b = 0
+    for t in range(seg.shape[0] - 1):
+        n = seg[t + 1] - seg[t]
+        b = _decode(buf, b, n, flags, cp, fl, at)
+        i = 0
+        while i < n:
+            j = _piece_end(preset, cp, fl, fold, n, i)
+            npc += 1
+            ends[npc] = at[j]
+            i = j
+    return ends[: npc + 1]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _less(data, off, x, y):
+    """bytes(x) < bytes(y), as Python compares bytes."""
+    a = off[x]
+    la = off[x + 1] - a
+    b = off[y]
+    lb = off[y + 1] - b
+    for k in range(min(la, lb)):
+        if data[a + k] != data[b + k]:
+            return data[a + k] < data[b + k]
+    return la < lb
+
+
+@njit(cache=True, nogil=True)
+def _merge_sort_range(data, off, idx, tmp, lo0, hi0):
+    """idx[lo0:hi0] put in byte order of its pieces (bottom-up merge sort)."""
+    width = 1
+    n = hi0 - lo0
+    src, dst = idx, tmp
+    while width < n:
+        lo = lo0
+        while lo < hi0:
+            mid = min(lo + width, hi0)
+            hi = min(lo + 2 * width, hi0)
+            i = lo
+            j = mid
+            k = lo
+            while i < mid and j < hi:
+                if _less(data, off, src[j], src[i]):
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+            lo = hi
+        src, dst = dst, src
+        width *= 2
+    if src is not idx:
+        idx[lo0:hi0] = src[lo0:hi0]
+
+
+@njit(cache=True, nogil=True)
+def sort_pieces_kernel(data, off, n):
+    """int64[n]: indices of the n (distinct) pieces data[off[q]:off[q+1]] in byte order.
+
+    First by their first 8 bytes as one big-endian integer (zero-padded: a smaller key means a
+    smaller piece), then each run of equal keys by comparing bytes."""
+    key = np.zeros(n, dtype=np.uint64)
+    for i in range(n):
+        a = off[i]
+        m = min(off[i + 1] - a, 8)
+        k = np.uint64(0)
+        for j in range(8):
+            k = k << np.uint64(8)
+            if j < m:
+                k |= np.uint64(data[a + j])
+        key[i] = k
+    idx = np.argsort(key, kind="mergesort").astype(np.int64)
+    tmp = np.empty(n, dtype=np.int64)
+    lo = 0
+    while lo < n:
+        hi = lo + 1
+        while hi < n and key[idx[hi]] == key[idx[lo]]:
+            hi += 1
+        if hi - lo > 1:
+            _merge_sort_range(data, off, idx, tmp, lo, hi)
+        lo = hi
+    return idx
+
+
+@njit(cache=True, nogil=True)
+def gather_kernel(data, off, order):
+    """(uint8 bytes, int64[n+1] offsets) of the pieces taken in `order` (int64[n])."""
+    n = order.shape[0]
+    out_off = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        q = order[i]
+        out_off[i + 1] = out_off[i] + off[q + 1] - off[q]
+    out = np.empty(out_off[n], dtype=np.uint8)
+    for i in range(n):
+        q = order[i]
+        o = off[q]
+        d = out_off[i]
+        for k in range(off[q + 1] - o):
+            out[d + k] = data[o + k]
+    return out, out_off
