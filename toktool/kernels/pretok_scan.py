@@ -256,10 +256,27 @@ def _same(a, ao, b, bo, n):
     return True
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _find(src, start, end, h, slots, p_hash, p_off, p_data, state):
+    """Slot of src[start:end] (hash h) in the table: its piece's slot, or the free slot where it
+    belongs (slots[s] == -1). Returns an index only, no arrays: returning arrays from a call costs
+    reference-count updates on every piece, and nearly every piece is found."""
+    mask = (np.int64(1) << state[2]) - 1
+    ln = end - start
+    s = np.int64(h & np.uint64(mask))
+    while True:
+        q = slots[s]
+        if q == -1:
+            return s
+        if p_hash[q] == h and p_off[q + 1] - p_off[q] == ln and _same(p_data, p_off[q], src, start, ln):
+            return s
+        s = (s + 1) & mask
+
+
 @njit(cache=True, nogil=True)
-def _insert(src, start, end, slots, p_hash, p_off, p_cnt, p_data, state):
-    """Count one more src[start:end]; returns the (maybe regrown) arrays. state = [pieces, bytes held,
-    log2 slots]; slots stay at most half full."""
+def _add(src, start, end, h, slots, p_hash, p_off, p_cnt, p_data, state):
+    """Append src[start:end] (hash h, not in the table) with count 1; returns the (maybe regrown)
+    arrays. state = [pieces, bytes held, log2 slots]; slots stay at most half full."""
     npc = state[0]
     bits = state[2]
     if 2 * (npc + 1) > (np.int64(1) << bits):
@@ -273,16 +290,8 @@ def _insert(src, start, end, slots, p_hash, p_off, p_cnt, p_data, state):
                 s = (s + 1) & mask
             slots[s] = np.int32(q)
         state[2] = bits
-    mask = (np.int64(1) << bits) - 1
-    h = _hash(src, start, end)
+    s = _find(src, start, end, h, slots, p_hash, p_off, p_data, state)
     ln = end - start
-    s = np.int64(h & np.uint64(mask))
-    while slots[s] != -1:
-        q = slots[s]
-        if p_hash[q] == h and p_off[q + 1] - p_off[q] == ln and _same(p_data, p_off[q], src, start, ln):
-            p_cnt[q] += 1
-            return slots, p_hash, p_off, p_cnt, p_data
-        s = (s + 1) & mask
     nd = state[1]
     p_data = _grow(p_data, nd + ln)
     for k in range(ln):
@@ -351,7 +360,14 @@ def scan_count_kernel(buf, seg, preset, flags, fold, slots, p_hash, p_off, p_cnt
         i = 0
         while i < n:
             j = _piece_end(preset, cp, fl, fold, n, i)
-            slots, p_hash, p_off, p_cnt, p_data = _insert(buf, at[i], at[j], slots, p_hash, p_off, p_cnt, p_data, state)
+            a = at[i]
+            e = at[j]
+            h = _hash(buf, a, e)
+            q = slots[_find(buf, a, e, h, slots, p_hash, p_off, p_data, state)]
+            if q >= 0:
+                p_cnt[q] += 1
+            else:
+                slots, p_hash, p_off, p_cnt, p_data = _add(buf, a, e, h, slots, p_hash, p_off, p_cnt, p_data, state)
             i = j
     return slots, p_hash, p_off, p_cnt, p_data
 
