@@ -209,3 +209,15 @@ def test_scan_presets_and_errors():
     sc.add_texts(["", ""])
     s = sc.sorted()
     assert len(s.counts) == 0 and s.offsets.tolist() == [0]
+
+
+@pytest.mark.parametrize("preset", SCANNED)
+def test_long_pieces_and_table_growth(preset):
+    """Pieces longer than the table's first byte buffer, long runs that the lookaheads scan twice,
+    and enough distinct pieces to rebuild the slots several times, over several batches."""
+    texts = ["a" * 70_000, " " * 50_000 + "x", "\n" + " \t" * 20_000 + "\n", "\u0301" * 30_000 + "A" * 30_000 + "'S"]
+    texts += [f"w{i} {i * 7919} \u00e9{i}" for i in range(20_000)]
+    sc = ScanCounter(preset)
+    for i in range(0, len(texts), 1000):
+        sc.add_texts(texts[i : i + 1000])
+    assert _counts(sc) == count_plain(texts, preset)

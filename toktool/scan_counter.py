@@ -80,12 +80,10 @@ class ScanCounter:
         self._code = np.int64(_PRESETS[preset])
         self._flags, self._fold = scan_tables()
         self._split_specials = _special_split(special_tokens)
-        self._slots = np.full(1 << 12, -1, dtype=np.int32)
-        self._hash = np.empty(1 << 11, dtype=np.uint64)
-        self._off = np.zeros(1 << 11, dtype=np.int64)
-        self._cnt = np.empty(1 << 11, dtype=np.int64)
+        self._slots = np.full(1 << 12, -1, dtype=np.int64)
+        self._pc = np.zeros(1 << 12, dtype=np.int64)
         self._data = np.empty(1 << 16, dtype=np.uint8)
-        self._state = np.array([0, 0, 12], dtype=np.int64)
+        self._state = np.array([0, 0, 12, 0], dtype=np.int64)
 
     def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """(UTF-8 of all texts, int64 boundaries in code points), or None when there is no text.
@@ -105,9 +103,8 @@ class ScanCounter:
         if enc is None:
             return
         buf, seg = enc
-        self._slots, self._hash, self._off, self._cnt, self._data = k.scan_count_kernel(
-            buf, seg, self._code, self._flags, self._fold,
-            self._slots, self._hash, self._off, self._cnt, self._data, self._state,
+        self._slots, self._pc, self._data = k.scan_count_kernel(
+            buf, seg, self._code, self._flags, self._fold, self._slots, self._pc, self._data, self._state
         )
 
     def split(self, text: str) -> list[str]:
@@ -124,10 +121,10 @@ class ScanCounter:
     def sorted(self) -> SortedCounts:
         """The pieces and counts in byte order: data uint8[bytes], offsets int64[n+1], counts int64[n]."""
         n, nd = int(self._state[0]), int(self._state[1])
-        data, off = self._data[:nd], self._off[: n + 1]
+        data, off = self._data[:nd], np.ascontiguousarray(self._pc[0 : 2 * n + 1 : 2])
         order = k.sort_pieces_kernel(data, off, np.int64(n))
         out, out_off = k.gather_kernel(data, off, order)
-        return SortedCounts(out, out_off, self._cnt[:n][order])
+        return SortedCounts(out, out_off, self._pc[1 : 2 * n : 2][order])
 
     def sorted_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`sorted()` as plain arrays (data, offsets, counts), the table released: what a worker sends
@@ -138,4 +135,4 @@ class ScanCounter:
 
     def release(self) -> None:
         """Drop the table (the caller keeps what `sorted` returned)."""
-        self._slots = self._hash = self._off = self._cnt = self._data = np.empty(0, dtype=np.uint8)
+        self._slots = self._pc = self._data = np.empty(0, dtype=np.uint8)

@@ -257,55 +257,42 @@ def _same(a, ao, b, bo, n):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _find(src, start, end, h, slots, p_hash, p_off, p_data, state):
+def _find(src, start, end, h, slots, pc, p_data, state):
     """Slot of src[start:end] (hash h) in the table: its piece's slot, or the free slot where it
     belongs (slots[s] == -1). Returns an index only, no arrays: returning arrays from a call costs
     reference-count updates on every piece, and nearly every piece is found."""
     mask = (np.int64(1) << state[2]) - 1
+    tag = np.int64(h >> np.uint64(33))
     ln = end - start
     s = np.int64(h & np.uint64(mask))
     while True:
-        q = slots[s]
-        if q == -1:
+        v = slots[s]
+        if v == -1:
             return s
-        if p_hash[q] == h and p_off[q + 1] - p_off[q] == ln and _same(p_data, p_off[q], src, start, ln):
-            return s
+        if (v >> 32) == tag:
+            q = 2 * (v & 0xFFFFFFFF)
+            o = pc[q]
+            if pc[q + 2] - o == ln and _same(p_data, o, src, start, ln):
+                return s
         s = (s + 1) & mask
 
 
 @njit(cache=True, nogil=True)
-def _add(src, start, end, h, slots, p_hash, p_off, p_cnt, p_data, state):
-    """Append src[start:end] (hash h, not in the table) with count 1; returns the (maybe regrown)
-    arrays. state = [pieces, bytes held, log2 slots]; slots stay at most half full."""
+def _make_room(slots, pc, p_data, state):
+    """Grow the table for one more piece of state[3] bytes; returns the (maybe new) arrays. The slots
+    stay at most half full and are rebuilt from the pieces' bytes when they double (no hashes kept)."""
     npc = state[0]
-    bits = state[2]
-    if 2 * (npc + 1) > (np.int64(1) << bits):
-        bits += 1
-        cap = np.int64(1) << bits
-        mask = cap - 1
-        slots = np.full(cap, np.int32(-1), dtype=np.int32)
+    if 2 * (npc + 1) > (np.int64(1) << state[2]):
+        state[2] += 1
+        mask = (np.int64(1) << state[2]) - 1
+        slots = np.full(mask + 1, np.int64(-1), dtype=np.int64)
         for q in range(npc):
-            s = np.int64(p_hash[q] & np.uint64(mask))
+            g = _hash(p_data, pc[2 * q], pc[2 * q + 2])
+            s = np.int64(g & np.uint64(mask))
             while slots[s] != -1:
                 s = (s + 1) & mask
-            slots[s] = np.int32(q)
-        state[2] = bits
-    s = _find(src, start, end, h, slots, p_hash, p_off, p_data, state)
-    ln = end - start
-    nd = state[1]
-    p_data = _grow(p_data, nd + ln)
-    for k in range(ln):
-        p_data[nd + k] = src[start + k]
-    p_hash = _grow(p_hash, npc + 1)
-    p_cnt = _grow(p_cnt, npc + 1)
-    p_off = _grow(p_off, npc + 2)
-    p_hash[npc] = h
-    p_cnt[npc] = 1
-    p_off[npc + 1] = nd + ln
-    slots[s] = np.int32(npc)
-    state[0] = npc + 1
-    state[1] = nd + ln
-    return slots, p_hash, p_off, p_cnt, p_data
+            slots[s] = (np.int64(g >> np.uint64(33)) << 32) | q
+    return slots, _grow(pc, 2 * npc + 3), _grow(p_data, state[1] + state[3])
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -336,7 +323,41 @@ def _decode(buf, b, n, flags, cp, fl, at):
 
 
 @njit(cache=True, nogil=True)
-def scan_count_kernel(buf, seg, preset, flags, fold, slots, p_hash, p_off, p_cnt, p_data, state):
+def _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state):
+    """Count the pieces of a decoded text (cp, fl, at as _decode leaves them) from character i on.
+    A new piece is added while the arrays have room for it; returns n when done, else the piece's
+    start, with its length in state[3], for the caller to make room and call again. The arrays are
+    never replaced here: growing them in this loop would make every piece pay for it."""
+    cap = np.int64(1) << state[2]
+    while i < n:
+        j = _piece_end(preset, cp, fl, fold, n, i)
+        a = at[i]
+        e = at[j]
+        h = _hash(buf, a, e)
+        s = _find(buf, a, e, h, slots, pc, p_data, state)
+        v = slots[s]
+        if v >= 0:
+            pc[2 * (v & 0xFFFFFFFF) + 1] += 1
+        else:
+            npc = state[0]
+            nd = state[1]
+            ln = e - a
+            if 2 * (npc + 1) > cap or 2 * npc + 3 > pc.shape[0] or nd + ln > p_data.shape[0]:
+                state[3] = ln
+                return i
+            for k in range(ln):
+                p_data[nd + k] = buf[a + k]
+            pc[2 * npc + 1] = 1
+            pc[2 * npc + 2] = nd + ln
+            slots[s] = (np.int64(h >> np.uint64(33)) << 32) | npc
+            state[0] = npc + 1
+            state[1] = nd + ln
+        i = j
+    return n
+
+
+@njit(cache=True, nogil=True)
+def scan_count_kernel(buf, seg, preset, flags, fold, slots, pc, p_data, state):
     """Split each text into the preset's pre-tokens and count them.
 
     buf: uint8[B], the texts' UTF-8 one after another (lone surrogates as "surrogatepass" writes
@@ -344,9 +365,14 @@ def scan_count_kernel(buf, seg, preset, flags, fold, slots, p_hash, p_off, p_cnt
     seg: int64[T+1], the texts' boundaries in code points (text t is characters seg[t]:seg[t+1]);
     each text is split on its own, as one `findall` call (lookaheads and `$` stop at its end).
     preset: GPT2, CL100K, O200K or LLAMA3. flags: uint8[0x110000], F_* bits per code point;
-    fold: uint8[0x110000], see _APOS. slots (int32[2**k], -1 = free), p_hash (uint64), p_off (int64,
-    p_off[0] = 0), p_cnt (int64), p_data (uint8) and state (int64[3]: pieces, bytes, k): the piece
-    table, grown as needed. Returns (slots, p_hash, p_off, p_cnt, p_data), maybe reallocated."""
+    fold: uint8[0x110000], see _APOS.
+    The piece table, grown as needed: p_data (uint8) holds the pieces' bytes one after another;
+    pc (int64) holds per piece q its start pc[2q] and count pc[2q+1], and after the last one the end
+    of p_data's used part (pc[0] = 0: offsets and counts side by side, so a found piece costs one
+    cache line); slots (int64[2**k]) is the open-addressing index, -1 free, else the piece's number
+    in the low 32 bits and the top 31 bits of its FNV-1a hash above them; state (int64[4]): pieces,
+    bytes of p_data used, k, and scratch. Returns (slots, pc, p_data), maybe reallocated.
+    Raises nothing; the texts must be valid UTF-8 (as str.encode writes them)."""
     longest = 1
     for t in range(seg.shape[0] - 1):
         longest = max(longest, seg[t + 1] - seg[t])
@@ -358,18 +384,12 @@ def scan_count_kernel(buf, seg, preset, flags, fold, slots, p_hash, p_off, p_cnt
         n = seg[t + 1] - seg[t]
         b = _decode(buf, b, n, flags, cp, fl, at)
         i = 0
-        while i < n:
-            j = _piece_end(preset, cp, fl, fold, n, i)
-            a = at[i]
-            e = at[j]
-            h = _hash(buf, a, e)
-            q = slots[_find(buf, a, e, h, slots, p_hash, p_off, p_data, state)]
-            if q >= 0:
-                p_cnt[q] += 1
-            else:
-                slots, p_hash, p_off, p_cnt, p_data = _add(buf, a, e, h, slots, p_hash, p_off, p_cnt, p_data, state)
-            i = j
-    return slots, p_hash, p_off, p_cnt, p_data
+        while True:
+            i = _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state)
+            if i >= n:
+                break
+            slots, pc, p_data = _make_room(slots, pc, p_data, state)
+    return slots, pc, p_data
 
 
 @njit(cache=True, nogil=True)
