@@ -43,26 +43,28 @@ def _batches(lines: list[str], chars: int = 1 << 20) -> list[list[str]]:
     return out
 
 
-def _time_regex(preset: str, batches: list[list[str]]) -> float:
+def _time_regex(preset: str, batches: list[list[str]]) -> tuple[float, float]:
+    """(wall, CPU) seconds of the regex path."""
     from toktool.pretokenize import _RegexCounter
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), time.process_time()
     c = _RegexCounter(preset, [])
     for b in batches:
         c.add_texts(b)
     c.part()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c0
 
 
-def _time_scan(preset: str, batches: list[list[str]]) -> tuple[float, int]:
+def _time_scan(preset: str, batches: list[list[str]]) -> tuple[float, float]:
+    """(wall, CPU) seconds of the scanner path."""
     from toktool.scan_counter import ScanCounter
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), time.process_time()
     c = ScanCounter(preset)
     for b in batches:
         c.add_texts(b)
-    data, _, _ = c.sorted_parts()
-    return time.perf_counter() - t, len(data)
+    c.sorted_parts()
+    return time.perf_counter() - t, time.process_time() - c0
 
 
 def _compile_time() -> None:
@@ -104,14 +106,17 @@ def main() -> None:
     from toktool.scan_counter import ScanCounter
 
     ScanCounter("gpt2").add_texts(["warm-up"])
-    print(f"{'corpus':<18} {'preset':<7} {'MB':>7} {'regex MB/s':>11} {'scan MB/s':>10} {'speed-up':>9}")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (MB/s by wall time, and by CPU time)")
+    print(f"{'corpus':<18} {'preset':<7} {'MB':>6} {'regex wall':>10} {'cpu':>6} {'scan wall':>10} {'cpu':>6} {'speed-up (cpu)':>15}")
     for name, text in corpora.items():
         mb = len(text.encode("utf-8")) / 1e6
         batches = _batches(_lines(text))
         for preset in args.presets.split(","):
-            tr = min(_time_regex(preset, batches) for _ in range(args.rounds))
-            ts = min(_time_scan(preset, batches)[0] for _ in range(args.rounds))
-            print(f"{name:<18} {preset:<7} {mb:7.1f} {mb / tr:11.2f} {mb / ts:10.2f} {tr / ts:8.1f}x", flush=True)
+            rw, rc = (min(x) for x in zip(*(_time_regex(preset, batches) for _ in range(args.rounds))))
+            sw, sc = (min(x) for x in zip(*(_time_scan(preset, batches) for _ in range(args.rounds))))
+            print(f"{name:<18} {preset:<7} {mb:6.1f} {mb / rw:10.2f} {mb / rc:6.2f} {mb / sw:10.2f} {mb / sc:6.2f} {rc / sc:14.1f}x",
+                  flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

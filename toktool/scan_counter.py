@@ -18,6 +18,7 @@ import regex
 from .kernels import pretok_scan as k
 from .piececount import SortedCounts
 
+_NO_ENDS = np.empty(0, dtype=np.int64)
 _PRESETS = {"gpt2": k.GPT2, "gpt4": k.CL100K, "o200k": k.O200K, "llama3": k.LLAMA3}
 
 
@@ -83,7 +84,7 @@ class ScanCounter:
         self._slots = np.full(1 << 12, -1, dtype=np.int64)
         self._pc = np.zeros(1 << 12, dtype=np.int64)
         self._data = np.empty(1 << 16, dtype=np.uint8)
-        self._state = np.array([0, 0, 12, 0], dtype=np.int64)
+        self._state = np.array([0, 0, 12, 0, 0], dtype=np.int64)
 
     def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """(UTF-8 of all texts, int64 boundaries in code points), or None when there is no text.
@@ -104,7 +105,7 @@ class ScanCounter:
             return
         buf, seg = enc
         self._slots, self._pc, self._data = k.scan_count_kernel(
-            buf, seg, self._code, self._flags, self._fold, self._slots, self._pc, self._data, self._state
+            buf, seg, self._code, self._flags, self._fold, self._slots, self._pc, self._data, self._state, _NO_ENDS
         )
 
     def split(self, text: str) -> list[str]:
@@ -114,9 +115,14 @@ class ScanCounter:
         if enc is None:
             return []
         buf, seg = enc
-        ends = k.scan_pieces_kernel(buf, seg, self._code, self._flags, self._fold)
+        ends = np.zeros(seg[-1] + 1, dtype=np.int64)
+        state = np.array([0, 0, 4, 0, 0], dtype=np.int64)  # a table of its own, thrown away
+        k.scan_count_kernel(
+            buf, seg, self._code, self._flags, self._fold, np.full(16, -1, dtype=np.int64),
+            np.zeros(16, dtype=np.int64), np.empty(64, dtype=np.uint8), state, ends,
+        )
         raw = buf.tobytes()
-        return [raw[ends[p] : ends[p + 1]].decode("utf-8", "surrogatepass") for p in range(len(ends) - 1)]
+        return [raw[ends[p] : ends[p + 1]].decode("utf-8", "surrogatepass") for p in range(int(state[4]))]
 
     def sorted(self) -> SortedCounts:
         """The pieces and counts in byte order: data uint8[bytes], offsets int64[n+1], counts int64[n]."""

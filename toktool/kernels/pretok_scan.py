@@ -122,7 +122,7 @@ def _contraction(cp, fold, n, i, fold_apos):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _gpt2_end(cp, fl, n, i):
     """End of the gpt2 piece at i."""
     c = cp[i]
@@ -147,7 +147,7 @@ def _gpt2_end(cp, fl, n, i):
     return _spaces(cp, fl, n, i, False, False)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _cl100k_end(cp, fl, fold, n, i, dollar, fold_apos):
     """End of the cl100k piece at i (`dollar`, plain apostrophe), or of the llama3 one: llama3's
     pattern is cl100k's without \\s++$ and without possessive quantifiers, which change nothing there
@@ -210,7 +210,7 @@ def _o200k_words(cp, fl, fold, n, i):
         k = i
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _o200k_end(cp, fl, fold, n, i):
     """End of the o200k piece at i."""
     e = _o200k_words(cp, fl, fold, n, i)
@@ -323,11 +323,13 @@ def _decode(buf, b, n, flags, cp, fl, at):
 
 
 @njit(cache=True, nogil=True)
-def _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state):
-    """Count the pieces of a decoded text (cp, fl, at as _decode leaves them) from character i on.
-    A new piece is added while the arrays have room for it; returns n when done, else the piece's
-    start, with its length in state[3], for the caller to make room and call again. The arrays are
-    never replaced here: growing them in this loop would make every piece pay for it."""
+def _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state, ends):
+    """Count the pieces of a decoded text (cp, fl, at as _decode leaves them) from character i on,
+    and with a non-empty `ends` also record their ends (see scan_count_kernel). A new piece is added
+    while the arrays have room for it; returns n when done, else the piece's start, with its length
+    in state[3], for the caller to make room and call again. The arrays are never replaced here:
+    growing them in this loop would make every piece pay for it."""
+    record = ends.shape[0] != 0
     cap = np.int64(1) << state[2]
     while i < n:
         j = _piece_end(preset, cp, fl, fold, n, i)
@@ -352,12 +354,15 @@ def _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state)
             slots[s] = (np.int64(h >> np.uint64(33)) << 32) | npc
             state[0] = npc + 1
             state[1] = nd + ln
+        if record:
+            state[4] += 1
+            ends[state[4]] = e
         i = j
     return n
 
 
 @njit(cache=True, nogil=True)
-def scan_count_kernel(buf, seg, preset, flags, fold, slots, pc, p_data, state):
+def scan_count_kernel(buf, seg, preset, flags, fold, slots, pc, p_data, state, ends):
     """Split each text into the preset's pre-tokens and count them.
 
     buf: uint8[B], the texts' UTF-8 one after another (lone surrogates as "surrogatepass" writes
@@ -370,9 +375,13 @@ def scan_count_kernel(buf, seg, preset, flags, fold, slots, pc, p_data, state):
     pc (int64) holds per piece q its start pc[2q] and count pc[2q+1], and after the last one the end
     of p_data's used part (pc[0] = 0: offsets and counts side by side, so a found piece costs one
     cache line); slots (int64[2**k]) is the open-addressing index, -1 free, else the piece's number
-    in the low 32 bits and the top 31 bits of its FNV-1a hash above them; state (int64[4]): pieces,
-    bytes of p_data used, k, and scratch. Returns (slots, pc, p_data), maybe reallocated.
-    Raises nothing; the texts must be valid UTF-8 (as str.encode writes them)."""
+        in the low 32 bits and the top 31 bits of its FNV-1a hash above them; state (int64[5]): pieces,
+    bytes of p_data used, k, scratch, and pieces recorded in `ends`.
+    ends: int64[0] when counting; for tests and debugging, int64[seg[-1] + 1] with ends[0] = 0, to
+    also get the pieces in text order: piece p is buf[ends[p]:ends[p+1]] for p < state[4] (one
+    kernel for both, so that Numba compiles the scanners once).
+    Returns (slots, pc, p_data), maybe reallocated. Raises nothing; buf must be valid UTF-8 (as
+    str.encode writes it)."""
     longest = 1
     for t in range(seg.shape[0] - 1):
         longest = max(longest, seg[t + 1] - seg[t])
@@ -385,37 +394,11 @@ def scan_count_kernel(buf, seg, preset, flags, fold, slots, pc, p_data, state):
         b = _decode(buf, b, n, flags, cp, fl, at)
         i = 0
         while True:
-            i = _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state)
+            i = _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state, ends)
             if i >= n:
                 break
             slots, pc, p_data = _make_room(slots, pc, p_data, state)
     return slots, pc, p_data
-
-
-@njit(cache=True, nogil=True)
-def scan_pieces_kernel(buf, seg, preset, flags, fold):
-    """The pre-tokens themselves, for tests and debugging: int64[P+1] byte offsets into buf of the
-    pieces in text order (piece p is buf[ends[p]:ends[p+1]]). Arguments as scan_count_kernel's."""
-    longest = 1
-    for t in range(seg.shape[0] - 1):
-        longest = max(longest, seg[t + 1] - seg[t])
-    cp = np.empty(longest + 1, dtype=np.int32)
-    fl = np.empty(longest + 1, dtype=np.uint8)
-    at = np.empty(longest + 1, dtype=np.int64)
-    ends = np.empty(seg[seg.shape[0] - 1] - seg[0] + 1, dtype=np.int64)
-    ends[0] = 0
-    npc = 0
-    b = 0
-    for t in range(seg.shape[0] - 1):
-        n = seg[t + 1] - seg[t]
-        b = _decode(buf, b, n, flags, cp, fl, at)
-        i = 0
-        while i < n:
-            j = _piece_end(preset, cp, fl, fold, n, i)
-            npc += 1
-            ends[npc] = at[j]
-            i = j
-    return ends[: npc + 1]
 
 
 @njit(cache=True, nogil=True, inline="always")
