@@ -35,7 +35,9 @@ def scan_tables() -> tuple[np.ndarray, np.ndarray]:
     itself on a string of every code point, so they follow `regex`'s Unicode version and its
     definition of \\s. fold: the ASCII character a code point matches inside the patterns' (?i:...)
     contractions (s, t, m, d, l, v, r, e, or the apostrophe; e.g. U+017F LONG S matches "s"), else 0.
-    Built once per process (about 0.1 s); no per-code-point Python objects."""
+    Built once per process (about 0.1 s); no per-code-point Python objects. Raises RuntimeError if
+    `regex` ever matched a contraction letter to something other than one code point (full case
+    folding), which the scanner does not replay."""
     # every code point as one string (~4.4 MB of UCS-4 for a moment)
     chars = np.arange(0x110000, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
     flags = np.zeros(0x110000, dtype=np.uint8)
@@ -54,7 +56,7 @@ def scan_tables() -> tuple[np.ndarray, np.ndarray]:
     for c in "stmdlvre'":
         for m in regex.finditer("(?i:" + regex.escape(c) + ")", chars):
             if m.end() - m.start() != 1 or fold[m.start()]:
-                raise AssertionError(f"(?i:{c}) matched {chars[m.start() : m.end()]!r}: the scanner assumes one letter each")
+                raise RuntimeError(f"(?i:{c}) matched {chars[m.start() : m.end()]!r}: the scanner assumes one letter each")
             fold[m.start()] = ord(c)
     return flags, fold
 

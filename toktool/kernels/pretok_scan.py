@@ -7,9 +7,10 @@ with a table (built from `regex` itself by scan_counter.scan_tables, so \\p{L}, 
 o200k letter sets mean exactly what they mean to the pattern, in `regex`'s Unicode version), then at
 each position find where the first matching alternative ends, following the regex engine's rules
 (alternatives in order, greedy quantifiers that backtrack, possessive ones that do not, lookaheads,
-`$` without MULTILINE). Pieces are counted in an open-addressing table of byte strings, the layout
-of the SuperBPE stage-2 scanner (train/_split_kernel.py), so sorted runs from several processes merge
-with piececount.merge_parts unchanged. Tests hold every preset equal to `regex` findall + Counter.
+`$` without MULTILINE). Pieces are counted in an open-addressing table of byte strings, as the
+SuperBPE stage-2 scanner (train/_split_kernel.py) counts its pieces, and sorted into the same arrays
+(bytes, offsets, counts), so sorted runs from several processes merge with piececount.merge_parts
+unchanged. Tests hold every preset equal to `regex` findall + Counter.
 
 The patterns replayed (pretokenize.py holds them verbatim, from the GPT-2 encoder.py and tiktoken's
 tiktoken_ext/openai_public.py; llama3 from Meta's Llama 3 tokenizer):
@@ -54,6 +55,7 @@ _L, _V, _R, _E = 0x6C, 0x76, 0x72, 0x65
 
 @njit(cache=True, nogil=True)
 def _grow(a, need):
+    """a if it holds `need` items, else a copy with room for max(need, 2 * len + 64)."""
     n = a.shape[0]
     if need <= n:
         return a
@@ -230,6 +232,7 @@ def _o200k_end(cp, fl, fold, n, i):
 
 @njit(cache=True, nogil=True, inline="always")
 def _piece_end(preset, cp, fl, fold, n, i):
+    """End (exclusive, in code points) of the preset's piece that starts at character i."""
     if preset == GPT2:
         return _gpt2_end(cp, fl, n, i)
     if preset == CL100K:
@@ -375,13 +378,14 @@ def scan_count_kernel(buf, seg, preset, flags, fold, slots, pc, p_data, state, e
     pc (int64) holds per piece q its start pc[2q] and count pc[2q+1], and after the last one the end
     of p_data's used part (pc[0] = 0: offsets and counts side by side, so a found piece costs one
     cache line); slots (int64[2**k]) is the open-addressing index, -1 free, else the piece's number
-        in the low 32 bits and the top 31 bits of its FNV-1a hash above them; state (int64[5]): pieces,
+    in the low 32 bits and the top 31 bits of its FNV-1a hash above them; state (int64[5]): pieces,
     bytes of p_data used, k, scratch, and pieces recorded in `ends`.
     ends: int64[0] when counting; for tests and debugging, int64[seg[-1] + 1] with ends[0] = 0, to
     also get the pieces in text order: piece p is buf[ends[p]:ends[p+1]] for p < state[4] (one
     kernel for both, so that Numba compiles the scanners once).
     Returns (slots, pc, p_data), maybe reallocated. Raises nothing; buf must be valid UTF-8 (as
-    str.encode writes it)."""
+    str.encode writes it). Scratch memory: 13 bytes per code point of the longest text (decoded
+    code points, classes and byte offsets)."""
     longest = 1
     for t in range(seg.shape[0] - 1):
         longest = max(longest, seg[t + 1] - seg[t])
