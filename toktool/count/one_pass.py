@@ -10,6 +10,7 @@ what, so the result is identical whatever the number of workers.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import sys
 from collections import Counter
@@ -21,6 +22,7 @@ from ..errors import ToktoolError, WorkerDiedError
 from ..parallel import default_workers, get_watching, put_watching
 from ..pretokenize import DEFAULT_PRESET, get_preset
 from .regex_counter import RegexCounter
+from .scan_counter import ScanCounter, scan_presets
 from .stage2_counter import FAST_PRESETS, PieceCounter
 from .wordcounts import WordCounts
 
@@ -37,8 +39,14 @@ class PreTokenCounter(Protocol):
 
 
 def make_counter(preset: str, special_tokens: Sequence[str] = ()) -> PreTokenCounter:
-    """The fastest counter for `preset`: a compiled scanner when it has one, else the regex split."""
-    return PieceCounter(special_tokens) if preset in FAST_PRESETS else RegexCounter(preset, special_tokens)
+    """The fastest counter for `preset`: a compiled scanner when it has one, else the regex split
+    (TOKTOOL_PRETOKENIZE=regex forces the regex split: the reference, for checks and comparisons)."""
+    if os.environ.get("TOKTOOL_PRETOKENIZE", "auto") != "regex":
+        if preset in FAST_PRESETS:
+            return PieceCounter(special_tokens)
+        if preset in scan_presets():
+            return ScanCounter(preset, special_tokens)
+    return RegexCounter(preset, special_tokens)
 
 
 def _is_raw(part: tuple) -> bool:

@@ -23,7 +23,7 @@ KERNEL_SRCS = tuple(
     HERE / name
     for name in (
         "hashtable.py", "heap.py", "token_table.py", "charclass.py",
-        "bpe_train.py", "bpe_encode.py", "parity_train.py", "stage2_scan.py",
+        "bpe_train.py", "bpe_encode.py", "parity_train.py", "stage2_scan.py", "pretok_scan.py",
     )
 )
 HASH_FILE = HERE / "_aot.sha256"
@@ -41,6 +41,11 @@ PARITY_SIGNATURE = (
     "(i4[::1], i8[::1], i8[::1], i4[::1], i8[::1], i8[::1], i8, u1[::1], i8[::1], i8, i8, i8, i8, f8, i8, f8[::1], i8, i8[::1], i8[::1])"
 )
 
+
+SCAN_SIGNATURE = (
+    "Tuple((i8[::1], i8[::1], u1[::1]))"
+    "(u1[::1], i8[::1], i8, u1[::1], u1[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8[::1])"
+)
 
 _TABLE = "Tuple((i4[::1], u8[::1], i8[::1], i8[::1], u1[::1]))"
 SPLIT_SIGNATURES = {
@@ -65,7 +70,7 @@ def build() -> Path:
     Raises whatever numba.pycc raises when it cannot compile (`main` reports it and exits 0)."""
     from numba.pycc import CC
 
-    from . import bpe_encode, bpe_train, parity_train, stage2_scan
+    from . import bpe_encode, bpe_train, parity_train, pretok_scan, stage2_scan
 
     cc = CC(MODULE)
     cc.output_dir = str(HERE)
@@ -73,6 +78,7 @@ def build() -> Path:
     cc.export("bpe_train_kernel", SIGNATURE)(bpe_train.bpe_train_kernel.py_func)
     cc.export("bpe_encode_kernel", ENCODE_SIGNATURE)(bpe_encode.bpe_encode_kernel.py_func)
     cc.export("parity_train_kernel", PARITY_SIGNATURE)(parity_train.parity_train_kernel.py_func)
+    cc.export("scan_count_kernel", SCAN_SIGNATURE)(pretok_scan.scan_count_kernel.py_func)
     for name, (func, sig) in SPLIT_SIGNATURES.items():
         cc.export(name, sig)(getattr(stage2_scan, func).py_func)
     with warnings.catch_warnings():

@@ -65,7 +65,7 @@ def trim(a, used):
 
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def fnv1a(data, start, end):
     """64-bit FNV-1a hash of data[start:end] (uint8), for the byte-string keyed tables.
 

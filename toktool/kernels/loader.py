@@ -20,6 +20,7 @@ JIT_KERNELS = {
     "bpe_train_kernel": ("bpe_train", "bpe_train_kernel"),
     "bpe_encode_kernel": ("bpe_encode", "bpe_encode_kernel"),
     "parity_train_kernel": ("parity_train", "parity_train_kernel"),
+    "scan_count_kernel": ("pretok_scan", "scan_count_kernel"),
     "sb2_count_kernel": ("stage2_scan", "sb2_count_kernel"),
     "sb2_merge_sorted_kernel": ("stage2_scan", "merge_sorted_kernel"),
     "sb2_sort_pieces_kernel": ("stage2_scan", "sort_pieces_kernel"),
