@@ -314,14 +314,17 @@ def table(rows: list[dict]) -> str:
         size = f"{r['size']} {r['kind']}"
         if r["status"] != "ok":
             wall = f"> {r['wall_s']:.0f}" if r["status"] == "timeout" else "-"
-            lines.append(f"| {size} | {r['trainer']} | {wall} | - | - | - | {r['status']}: {r.get('reason', '')} | - |")
+            reason = r.get("reason", "")
+            reason = reason if len(reason) <= 110 else reason[:107] + "..."
+            lines.append(f"| {size} | {r['trainer']} | {wall} | - | - | - | {r['status']}: {reason} | - |")
             continue
         t = r.get("timings") or {}
         phases = f" (count {t['count_s']:.1f} + merge {t['merge_s']:.1f})" if "count_s" in t and "merge_s" in t else ""
         bpt = r.get("heldout_bytes_per_token")
+        merges = "(the reference)" if r["trainer"] == "hf-files" else r.get("merges_vs_hf", {}).get("text", "-")
         lines.append(
             f"| {size} | {r['trainer']} | {r['wall_s']:.1f}{phases} | {r['mb_per_s']:.2f} | {r['peak_pss_mb']:.0f} | "
-            f"{r['peak_pss_mb'] * 2**20 / r['bytes']:.2f}x | {r.get('merges_vs_hf', {}).get('text', '-')} | "
+            f"{r['peak_pss_mb'] * 2**20 / r['bytes']:.2f}x | {merges} | "
             + (f"{bpt:.4f} |" if bpt else "- |")
         )
     return "\n".join(lines)
@@ -366,12 +369,13 @@ def plot(results: list[dict], dest: Path, vocab: int) -> None:
                 ax.plot(*zip(*prose), marker="o", linestyle="none", markerfacecolor="none", color=color,
                         label=None if lin else trainer)
     plain = FuncFormatter(lambda v, _: f"{v:g}")
+    sparse = FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "235" else "")  # minor ticks: 2s, 3s, 5s
     for ax, label in zip(axes, ("wall time (s)", "peak PSS of the process tree (MB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(plain)
-            axis.set_minor_formatter(plain)
+            axis.set_minor_formatter(sparse)
         ax.tick_params(which="minor", labelsize=7)
         ax.set_xlabel("corpus (MB)")
         ax.set_ylabel(label)
@@ -398,9 +402,16 @@ def main() -> int:
     ap.add_argument("--toktool", default=None,
                     help="command that runs toktool (default: this Python with -m toktool and PYTHONPATH set to "
                          "this checkout, so the code measured is this worktree's)")
+    ap.add_argument("--replot", action="store_true", help="train nothing: print the table of --json and plot it")
     ap.add_argument("--python", default=sys.executable, help="Python that runs the HF, rustbpe and bpeasy trainers")
     args = ap.parse_args()
 
+    if args.replot:
+        doc = json.loads(args.json.read_text(encoding="utf-8"))
+        print(table(doc["results"]))
+        if args.plot:
+            plot(doc["results"], Path(args.plot), args.vocab_size)
+        return 0
     args.data_dir, args.work = args.data_dir.resolve(), args.work.resolve()  # the runs start in args.work
     args.work.mkdir(parents=True, exist_ok=True)
     sizes = [s for s in args.sizes.split(",") if s]
