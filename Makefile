@@ -11,8 +11,9 @@ STAMP := $(VENV)/.toktool-test
 AOT := toktool/kernels/_aot.sha256
 KERNEL_SRCS := $(wildcard toktool/kernels/*.py)
 BENCH_DIR := build/bench
+SCALE_DEPS := $(VENV)/.toktool-scale
 
-.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data udhr clean
+.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data bench-linux-data bench-scale udhr clean
 
 $(DEMO_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +66,24 @@ bench-scale-data: $(BENCH_DIR)/corpus-scale.txt
 
 $(BENCH_DIR)/corpus-scale.txt: $(BENCH_DIR)/corpus.txt scripts/fetch_scale_corpus.sh
 	bash scripts/fetch_scale_corpus.sh $(BENCH_DIR)
+
+# Text at scale, ~1.24 GB from Debian linux-source-6.1 (the tree is unpacked, cut and deleted): prefixes of
+# 50 MB, 300 MB and 1 GB, a 5 MB held-out slice from the end, Parquet copies (scripts/build_linux_corpus.py).
+bench-linux-data: $(BENCH_DIR)/linux-manifest.json
+
+$(BENCH_DIR)/linux-manifest.json: $(BENCH_DIR)/corpus.txt $(SCALE_DEPS) scripts/fetch_linux_corpus.sh scripts/build_linux_corpus.py
+	PY=$(PY) bash scripts/fetch_linux_corpus.sh $(BENCH_DIR)
+
+# the other trainers of the scale benchmark and pyarrow (Parquet copies); none conflicts with the
+# project's pins, so they go into .venv
+$(SCALE_DEPS): $(STAMP)
+	$(PY) -m pip install -q 'pyarrow>=14' 'rustbpe==0.1.0' 'bpeasy==0.1.6'
+	touch $(SCALE_DEPS)
+
+# toktool, HF train(files) and train_from_iterator, rustbpe, bpeasy and toktool SuperBPE one after
+# another at 26 MB, 300 MB and 1 GB (about 1-2 hours on 2 cores): build/bench/scale.json, docs/scale.png
+bench-scale: $(STAMP) $(AOT) $(SCALE_DEPS) bench-data bench-linux-data
+	$(PY) benchmarks/scale.py --sizes 26M,300M,1G
 
 bench-parity: $(STAMP) $(AOT) bench-data
 	bash scripts/fetch_multilingual.sh $(BENCH_DIR)

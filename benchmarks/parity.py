@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from train_bpe import measure  # noqa: E402
+from proctree import measure  # noqa: E402
 
 from toktool.evaluation import ALL, EvalOptions  # noqa: E402
 from toktool.evaluation import evaluate_loaded as evaluate  # noqa: E402

@@ -23,7 +23,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_bpe import bytes_per_token, measure  # noqa: E402
+from proctree import measure  # noqa: E402
+from train_bpe import bytes_per_token  # noqa: E402
 
 
 def main() -> int:

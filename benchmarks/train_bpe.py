@@ -17,14 +17,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import psutil
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proctree import measure  # noqa: E402
 
 HF_SCRIPT = r"""
 import sys
@@ -40,60 +38,6 @@ trainer = trainers.BpeTrainer(vocab_size=vocab, show_progress=False, initial_alp
 tok.train_from_iterator(lines(), trainer)
 tok.save(out)
 """
-
-
-def _pss_rss(pid: int) -> tuple[int, int]:
-    """PSS and RSS in bytes from smaps_rollup (one short read; psutil's memory_full_info parses the
-    whole smaps, which on a 2-core machine takes CPU away from the process being measured)."""
-    pss = rss = 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
-            for line in f:
-                if line.startswith(b"Pss:"):
-                    pss = int(line.split()[1]) * 1024
-                elif line.startswith(b"Rss:"):
-                    rss = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return pss, rss
-
-
-def measure(cmd: list[str], env: dict, sample: bool = True) -> dict:
-    """Wall time and peak memory of a command and all its children (`sample=False`: time only, with
-    nothing else running)."""
-    t0 = time.perf_counter()
-    proc = psutil.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = {"pss": 0, "rss": 0}
-    done = threading.Event()
-
-    def sample_tree() -> None:
-        while not done.is_set():
-            pss = rss = 0
-            try:
-                procs = [proc] + proc.children(recursive=True)
-            except psutil.Error:
-                break
-            for p in procs:
-                a, b = _pss_rss(p.pid)
-                pss += a
-                rss += b
-            peak["pss"] = max(peak["pss"], pss)
-            peak["rss"] = max(peak["rss"], rss)
-            done.wait(0.02)
-
-    th = threading.Thread(target=sample_tree, daemon=True)
-    if sample:
-        th.start()
-    _, err = proc.communicate()
-    wall = time.perf_counter() - t0
-    done.set()
-    if sample:
-        th.join()
-    if proc.returncode != 0:
-        sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()}")
-    if not sample:
-        return {"wall_s": wall}
-    return {"wall_s": wall, "peak_pss_mb": peak["pss"] / 2**20, "peak_rss_mb": peak["rss"] / 2**20}
 
 
 def bytes_per_token(tokenizer_json: Path, heldout: Path) -> tuple[float, int]:
