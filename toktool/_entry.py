@@ -16,7 +16,12 @@ def _tune_malloc() -> None:
     outside glibc; TOKTOOL_MALLOC=default leaves the allocator as it is."""
     import os
 
-    if not sys.platform.startswith("linux") or os.environ.get("TOKTOOL_MALLOC") == "default":
+    if os.environ.get("TOKTOOL_MALLOC") == "default":
+        return
+    # pyarrow's default pool (mimalloc/jemalloc) keeps freed pages mapped: tens of MB of a Parquet run's
+    # peak (docs/benchmarks.md); the system allocator, tuned below, gives them back
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    if not sys.platform.startswith("linux"):
         return
     try:
         import ctypes
