@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..corpus import ERROR_POLICIES
+from ..count.engines import ENGINES
 from ..pretokenize import DEFAULT_PRESET, PRESETS
 from ..train.workflows import CorpusOptions
 
@@ -37,4 +38,22 @@ def corpus_options(f):
     )(f)
     f = click.option("--special-token", "special_tokens", multiple=True, metavar="TOKEN", help="Special token (repeatable); cut out of the text before counting.")(f)
     f = click.option("--workers", type=click.IntRange(min=1), default=CorpusOptions.workers, help="Counting processes [default: all cores].")(f)
+    return f
+
+
+def engine_options(f):
+    """Who counts: --engine (the local process pool, or Ray) and --address (which Ray cluster)."""
+    f = click.option(
+        "--address",
+        metavar="ADDR",
+        default=None,
+        help="--engine ray: 'auto' joins the Ray cluster of this machine, 'ray://HOST:10001' a remote one [default: start a local Ray for this run].",
+    )(f)
+    f = click.option(
+        "--engine",
+        type=click.Choice(list(ENGINES)),
+        default="local",
+        show_default=True,
+        help="Count with the local process pool, or on Ray (pip install 'toktool[ray]'); the counts are identical.",
+    )(f)
     return f

@@ -20,7 +20,7 @@ from typing import Any
 from .._version import __version__
 from ..atomic import write_dir
 from ..corpus import ERROR_POLICIES, CorpusStats, discover_dir, expand_inputs
-from ..count import WordCounts, count_corpus, count_corpus_multi, load_counts
+from ..count import WordCounts, count_corpus, count_corpus_multi, count_with_engine, load_counts
 from ..errors import ToktoolError
 from ..pretokenize import DEFAULT_PRESET, get_preset, unique_specials
 from ..vocab import BPEResult, check_vocab_size
@@ -148,11 +148,13 @@ def train_bpe(
     min_frequency: int = BPEOptions.min_frequency,
     special_tokens: Sequence[str] = (),
     max_token_length: int | None = BPEOptions.max_token_length,
-    from_counts: Sequence[str] | WordCounts = (),
+    from_counts: Sequence[str] | str | WordCounts = (),
     text_field: str | None = CorpusOptions.text_field,
     errors: str = CorpusOptions.errors,
     workers: int | None = CorpusOptions.workers,
     hooks: TrainHooks | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> Trained:
     """Train a byte-level BPE tokenizer on text files (or on counts from `count_corpus`).
 
@@ -165,8 +167,11 @@ def train_bpe(
     pretokenizer: preset name (default: the counts' preset, else "gpt2").
     min_frequency: stop when the best pair occurs fewer times; max_token_length in bytes.
     special_tokens: first ids, in order; cut out of the text before counting.
-    from_counts: counts files (summed) or a WordCounts instead of text.
+    from_counts: counts files (summed), counts directories (`count_to_dir`; shards merged as sorted
+        runs), a mix, one path, or a WordCounts, instead of text.
     text_field, errors, workers: see CorpusOptions. hooks: progress callbacks.
+    engine: who counts text inputs, "local" (process pool) or "ray" (`address`: None starts a local
+        Ray, "auto" / "ray://host:port" joins a cluster); the tokenizer is byte-identical either way.
 
     Returns a Trained (`.save(dir)` writes tokenizer.json, vocab.json, merges.txt, train.json).
     Raises ToktoolError for bad options or an empty corpus, InputError (a ToktoolError) for an
@@ -176,6 +181,8 @@ def train_bpe(
     corpus_opts.check()
     specials = unique_specials(special_tokens)
     check_vocab_size(vocab_size, specials)
+    if isinstance(from_counts, (str, Path)):
+        from_counts = [str(from_counts)]
     if bool(inputs) == bool(from_counts if not isinstance(from_counts, WordCounts) else True):
         raise ToktoolError("give either text inputs or counts (from_counts), not both and not neither")
     t_start = time.perf_counter()
@@ -191,7 +198,7 @@ def train_bpe(
     else:
         preset = get_preset(pretokenizer or DEFAULT_PRESET).name
         paths = expand_inputs(list(inputs))
-        wc = count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("counting", paths))
+        wc = count_with_engine(paths, preset, text_field, errors, specials, workers, engine, address, hooks.count("counting", paths))
         source = {"text_field": text_field, "errors": errors}
     timings["count_s"] = _seconds(t_start)
     opts = BPEOptions(vocab_size, preset, min_frequency, specials, max_token_length)
