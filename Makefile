@@ -12,7 +12,7 @@ AOT := toktool/kernels/_aot.sha256
 KERNEL_SRCS := $(wildcard toktool/kernels/*.py)
 BENCH_DIR := build/bench
 
-.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data udhr clean
+.PHONY: venv demo test test-slow test-ray lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data udhr clean
 
 $(DEMO_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: $(STAMP) $(AOT)
 
 test-slow: $(STAMP) $(AOT)
 	$(PY) -m pytest -q -m slow
+
+# the Ray engine alone (also part of `make test`): a local Ray of 2 CPUs, about a minute
+test-ray: $(STAMP) $(AOT)
+	$(PY) -m pytest -q tests/test_ray_engine.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check toktool tests benchmarks scripts
