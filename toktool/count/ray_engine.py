@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from .._version import __version__
 from ..corpus import CorpusStats, InputInfo, display_name
 from ..errors import ToktoolError, WorkerDiedError
 from ..parallel import default_workers
@@ -53,8 +54,9 @@ FAULT_ENV = "TOKTOOL_FAULT_ONCE"
 class RayOptions:
     """Where and how to run on Ray.
 
-    address: None starts a local Ray for this run (stopped at the end); "auto" joins the cluster this
-        machine belongs to; "ray://host:10001" connects through Ray Client. When Ray is already
+    address: None starts a local Ray for this run (stopped at the end), unless $RAY_ADDRESS names a
+        cluster; "auto" joins the cluster this machine belongs to; "ray://host:10001" connects through
+        Ray Client. When Ray is already
         initialised in this process (a Python caller's ray.init), that session is used and kept.
     workers: CPUs of a local Ray started here (None: all cores this process may use); ignored when
         joining a cluster, where every CPU of the cluster may run a count task.
@@ -100,7 +102,7 @@ def count_split(split: Split, preset: str, specials: list[str], text_field: str 
     SplitStats (sha256 and raw bytes filled when the split is the whole file)."""
     _maybe_fault()
     counter = make_counter(preset, specials)
-    stats = SplitStats(split.input)
+    stats = SplitStats(split.input, toktool_version=__version__)
     for batch in batches(read_split(split, text_field, errors, stats), batch_chars):
         counter.add_texts(batch)
     parts = split_partitions(as_arrays(counter.part()), partitions)
@@ -146,16 +148,17 @@ class _Session:
         os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
         common = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
         try:
-            if opts.address is None:
+            address = opts.address or os.environ.get("RAY_ADDRESS") or None
+            if address is None:
                 mb = opts.object_store_mb or int(os.environ.get(OBJECT_STORE_ENV, DEFAULT_OBJECT_STORE_MB))
                 ray.init(num_cpus=opts.workers or default_workers(), object_store_memory=mb << 20, **common)
                 self.started_local = True
             else:
-                ray.init(address=opts.address, **common)
+                ray.init(address=address, **common)
         except ToktoolError:
             raise
         except Exception as e:
-            where = "a local Ray" if opts.address is None else f"Ray at {opts.address}"
+            where = "a local Ray" if address is None else f"Ray at {address}"
             raise ToktoolError(f"cannot start {where}: {type(e).__name__}: {e}".splitlines()[0]) from None
         self.owned = True
 
@@ -269,6 +272,11 @@ def _wait_stats(ray, refs: list, splits: list[Split], on_progress) -> list[Split
                     _get(ray, refs[j])
             _get(ray, refs[k])
             raise
+        if out[k].toktool_version != __version__:  # type: ignore[union-attr]
+            raise ToktoolError(
+                f"a Ray worker runs toktool {out[k].toktool_version}, this driver {__version__}: "  # type: ignore[union-attr]
+                "install the same toktool on every node"
+            )
         progress.raw_done += out[k].raw_bytes  # type: ignore[union-attr]
         if on_progress:
             on_progress(progress)

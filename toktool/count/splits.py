@@ -1,7 +1,8 @@
 """Inputs cut into independent pieces of work (splits) for engines that count on many processes.
 
-A compressed file (.gz, .zst) is one split; an uncompressed text or JSON-lines file may be cut at byte
-offsets into several, so one large file still keeps every worker busy. A line belongs to the split in
+A compressed or columnar input is one split, read whole by `corpus.iter_texts` (so it reads exactly
+what the local engine reads); an uncompressed text or JSON-lines file may be cut at byte offsets into
+several, so one large file still keeps every worker busy. A line belongs to the split in
 which it starts (the Hadoop rule): a split that starts inside a line skips to the next newline, and
 reads lines while they start before its end. Every line is read exactly once, whatever the cut.
 
@@ -21,7 +22,14 @@ from dataclasses import dataclass
 from ..corpus import CorpusStats, _field, _sniff_binary, display_name, is_jsonl_name, iter_texts
 from ..errors import InputError, ToktoolError
 
-COMPRESSED = (".gz", ".zst")
+# only uncompressed line-oriented files are cut; anything else (compressed, columnar, a datasets
+# directory) is one split, read whole by corpus.iter_texts
+WHOLE_FILE_SUFFIXES = (".gz", ".zst", ".parquet", ".pq", ".arrow", ".feather")
+
+
+def can_cut(path: str) -> bool:
+    """True for an uncompressed text or JSON-lines file, which may be read in byte ranges."""
+    return os.path.isfile(path) and not path.lower().endswith(WHOLE_FILE_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class SplitStats:
     invalid_lines: int = 0
     raw_bytes: int = 0
     sha256: str = ""
+    toktool_version: str = ""  # of the worker that counted it: a cluster must run the driver's version
 
 
 def plan_splits(paths: Sequence[str], split_bytes: int) -> list[Split]:
@@ -61,7 +70,7 @@ def plan_splits(paths: Sequence[str], split_bytes: int) -> list[Split]:
             size = os.path.getsize(path)
         except OSError as e:
             raise InputError(f"{path}: cannot open: {e.strerror or e}") from None
-        n = 1 if path.endswith(COMPRESSED) else max(1, -(-size // split_bytes))
+        n = max(1, -(-size // split_bytes)) if can_cut(path) else 1
         if n == 1:
             out.append(Split(i, path))
             continue
