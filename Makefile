@@ -12,7 +12,7 @@ AOT := toktool/kernels/_aot.sha256
 KERNEL_SRCS := $(wildcard toktool/kernels/*.py)
 BENCH_DIR := build/bench
 
-.PHONY: venv demo test test-slow test-ray lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data udhr clean
+.PHONY: venv demo test test-slow test-ray lint bench bench-train bench-ray bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data udhr clean
 
 $(DEMO_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ bench-scale-data: $(BENCH_DIR)/corpus-scale.txt
 
 $(BENCH_DIR)/corpus-scale.txt: $(BENCH_DIR)/corpus.txt scripts/fetch_scale_corpus.sh
 	bash scripts/fetch_scale_corpus.sh $(BENCH_DIR)
+
+# counting on Ray vs the local pool, Heaps' law and the 1-10 TB projection (docs/scale-out.md), on
+# the bench corpus and the Linux corpora of build/bench/ when they are there
+bench-ray: $(STAMP) $(AOT) bench-data
+	$(PY) benchmarks/scale_ray.py --warm --corpus $(BENCH_DIR)/corpus.txt $(wildcard $(BENCH_DIR)/linux-300M.txt $(BENCH_DIR)/linux-1G.txt) \
+		--heaps $(firstword $(wildcard $(BENCH_DIR)/linux-1G.txt) $(BENCH_DIR)/corpus.txt)
 
 bench-parity: $(STAMP) $(AOT) bench-data
 	bash scripts/fetch_multilingual.sh $(BENCH_DIR)

@@ -71,6 +71,11 @@ def test_ray_min_word_count_and_options_equal_local(tmp_path):
     (tmp_path / "ray").rename(tmp_path / "r1")
     local, on_ray = _both(tmp_path, [str(jl)], text_field="doc.body", pretokenizer="gpt4", partitions=2)
     assert local == on_ray
+    for d in ("local", "ray"):
+        (tmp_path / d).rename(tmp_path / f"{d}2")
+    # the compiled stage-2 scanner's parts (arrays, not bytes) take the same road
+    local, on_ray = _both(tmp_path, CORPUS[:3], pretokenizer="superbpe", partitions=3)
+    assert local == on_ray
 
 
 def test_tokenizer_from_ray_counts_is_byte_identical(tmp_path):

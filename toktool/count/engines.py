@@ -68,6 +68,8 @@ def count_to_dir(
     if engine == "local":
         wc = count_corpus(paths, preset, text_field, errors, specials, workers, on_progress)
         return write_counts_dir(output, local_shards(wc, partitions, min_word_count), corpus=wc.corpus, **common)
+    if "-" in paths:
+        raise ToktoolError("--engine ray reads files, not stdin (use --engine local for -)")
     from .ray_engine import RayOptions, count_shards_on_ray
 
     opts = ray_options or RayOptions(address=address, workers=workers)

@@ -202,6 +202,8 @@ def count_shards_on_ray(
     (bad input, the first in input order), WorkerDiedError (a task's worker died more than
     MAX_RETRIES times). Closing the generator early (an error downstream, Ctrl-C) cancels the tasks
     and stops a local Ray started here."""
+    if "-" in paths:
+        raise ToktoolError("--engine ray reads files, not stdin (use --engine local for -)")
     ray = import_ray()
     specials = list(special_tokens)
     session = _Session(ray, opts)

@@ -3,8 +3,9 @@ count-shard sizes and the memory of training from them; the numbers behind docs/
 
 For each corpus, `toktool count CORPUS -o DIR` runs end to end as a user runs it, with the local
 engine and with `--engine ray` (a local Ray started by toktool for the run, startup included), at 1 and
-2 workers: wall time, throughput, and peak memory of the whole process tree (Ray's raylet, GCS, workers
-and object store pages included; summed PSS, sampled every 100 ms). Every run's directory must be
+2 workers: wall time, throughput, peak memory of the whole process tree (Ray's raylet, GCS, workers
+and object store pages included; summed PSS, sampled every 100 ms) and CPU seconds of the tree (the
+steadier figure on a machine whose cores are shared). Every run's directory must be
 byte-identical to the others' (checked). With --warm, Ray is also timed on a cluster started before
 (`ray start --head`, `--address auto`), which leaves out Ray's start-up. Then `toktool train
 --from-counts DIR` is measured on each directory (the merge of the shards plus the BPE merge loop).
@@ -15,8 +16,8 @@ against n = bytes of text; the share of words seen once or twice (what --min-wor
 is reported at every size. The projection to 1 and 10 TB uses the fit, the measured bytes of a count
 shard per unique word, and the measured per-core throughput.
 
-    python benchmarks/scale.py --corpus build/bench/corpus.txt build/bench/linux-300M.txt \
-        build/bench/linux-1G.txt --heaps build/bench/linux-1G.txt [--warm] [--json build/bench/scale.json]
+    python benchmarks/scale_ray.py --corpus build/bench/corpus.txt build/bench/linux-300M.txt \
+        build/bench/linux-1G.txt --heaps build/bench/linux-1G.txt [--warm] [--json build/bench/scale-ray.json]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -56,6 +58,7 @@ def measure(cmd: list[str], env: dict) -> dict:
     """Wall time and peak summed PSS of a command and every process below it (and the machine's
     load average when it started: other users of the cores show there)."""
     load = os.getloadavg()[0]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = {"pss": 0, "procs": 0}
@@ -77,9 +80,13 @@ def measure(cmd: list[str], env: dict) -> dict:
     wall = time.perf_counter() - t0
     done.set()
     th.join()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of every process below that was waited for (Ray's too: it reaps its workers and
+    # toktool reaps the local Ray it started): less sensitive than wall time to other users of the cores
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()}")
-    return {"wall_s": round(wall, 2), "peak_pss_mb": round(peak["pss"] / 2**20, 1), "processes": peak["procs"], "load_before": round(load, 1)}
+    return {"wall_s": round(wall, 2), "peak_pss_mb": round(peak["pss"] / 2**20, 1), "processes": peak["procs"], "load_before": round(load, 1), "cpu_s": round(cpu, 2)}
 
 
 def dir_digest(d: Path) -> str:
@@ -100,6 +107,7 @@ def count_runs(corpus: Path, work: Path, configs: list[tuple[str, int]], warm: b
         r = measure(cmd, env)
         r.update(corpus=corpus.name, corpus_mb=round(size / 1e6, 1), engine=engine, workers=workers, ray="started by toktool" if engine == "ray" else None)
         r["mb_per_s"] = round(size / 1e6 / r["wall_s"], 2)
+        r["mb_per_cpu_s"] = round(size / 1e6 / r["cpu_s"], 2)
         runs.append(r)
         digests.add(dir_digest(out))
         print(json.dumps(r), flush=True)
@@ -224,6 +232,28 @@ def project(h: dict, bytes_per_word_file: float, bytes_per_word_arrays: float, m
     return rows
 
 
+def add_projection(result: dict) -> None:
+    """result["projection"] from the Heaps fit, the largest counts directory and the per-core speed:
+    MB of text per CPU second of the local engine on one worker at the largest corpus (CPU time,
+    not wall time, as other users of the cores slow the wall clock down)."""
+    one = [r for r in result["runs"] if r["engine"] == "local" and r["workers"] == 1 and r.get("cpu_s")]
+    if not one or "heaps" not in result:
+        return
+    run = max(one, key=lambda r: r["corpus_mb"])
+    per_core = run["mb_per_cpu_s"]
+    biggest = max(result["shards"].values(), key=lambda s: s["unique_words"])
+    last = result["heaps"]["prefixes"][-1]
+    result["projection"] = {
+        "mb_per_cpu_s": per_core,
+        "from_run": {k: run[k] for k in ("corpus", "engine", "workers", "wall_s", "cpu_s")},
+        "shard_file_bytes_per_word": biggest["shard_file_bytes_per_word"],
+        "array_bytes_per_word": last["array_bytes_per_word"],
+        "rows": project(result["heaps"]["fit_bytes"], biggest["shard_file_bytes_per_word"], last["array_bytes_per_word"], per_core),
+    }
+    for r in result["projection"]["rows"]:
+        print(json.dumps(r), flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, nargs="+", default=[Path("build/bench/corpus.txt")])
@@ -231,8 +261,14 @@ def main() -> int:
     ap.add_argument("--heaps-parts", type=int, default=6, help="smallest prefix: 1/2^parts of --heaps")
     ap.add_argument("--full-until-mb", type=float, default=400, help="corpora up to this size get all four runs (local/ray x 1/2 workers); larger ones local and ray at 2 workers")
     ap.add_argument("--warm", action="store_true", help="also time Ray on a cluster started beforehand (ray start --head)")
-    ap.add_argument("--json", type=Path, default=Path("build/bench/scale.json"))
+    ap.add_argument("--json", type=Path, default=Path("build/bench/scale-ray.json"))
+    ap.add_argument("--reproject", type=Path, default=None, help="only recompute the projection of a results JSON (written back)")
     args = ap.parse_args()
+    if args.reproject:
+        result = json.loads(args.reproject.read_text())
+        add_projection(result)
+        args.reproject.write_text(json.dumps(result, indent=1) + "\n")
+        return 0
     print(f"{os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, load average {os.getloadavg()[0]:.1f}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="toktool-scale-"))
     result: dict = {"cpus": os.cpu_count(), "runs": [], "shards": {}, "train_from_counts": {}}
@@ -252,19 +288,7 @@ def main() -> int:
             h = fit(rows, "prefix_bytes", "unique_words")
             result["heaps"] = {"corpus": args.heaps.name, "prefixes": rows, "fit_bytes": h}
             print(json.dumps({"heaps_fit": h}), flush=True)
-            one = [r for r in result["runs"] if r["engine"] == "local" and r["workers"] == 1]
-            # the largest corpus run on one core: the steadiest per-core figure
-            per_core = max(one, key=lambda r: r["corpus_mb"])["mb_per_s"] if one else None
-            biggest = max(result["shards"].values(), key=lambda s: s["unique_words"])
-            if per_core:
-                result["projection"] = {
-                    "mb_per_s_per_core": per_core,
-                    "shard_file_bytes_per_word": biggest["shard_file_bytes_per_word"],
-                    "array_bytes_per_word": rows[-1]["array_bytes_per_word"],
-                    "rows": project(h, biggest["shard_file_bytes_per_word"], rows[-1]["array_bytes_per_word"], per_core),
-                }
-                for r in result["projection"]["rows"]:
-                    print(json.dumps(r), flush=True)
+            add_projection(result)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
