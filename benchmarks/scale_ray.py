@@ -4,8 +4,9 @@ count-shard sizes and the memory of training from them; the numbers behind docs/
 For each corpus, `toktool count CORPUS -o DIR` runs end to end as a user runs it, with the local
 engine and with `--engine ray` (a local Ray started by toktool for the run, startup included), at 1 and
 2 workers: wall time, throughput, peak memory of the whole process tree (Ray's raylet, GCS, workers
-and object store pages included; summed PSS, sampled every 100 ms) and CPU seconds of the tree (the
-steadier figure on a machine whose cores are shared). Every run's directory must be
+and object store pages included; summed PSS, sampled every 100 ms) and CPU seconds of the tree
+(user + system of every process seen, as last sampled: the steadier figure on a machine whose cores
+are shared; each process's last < 100 ms are missed). Every run's directory must be
 byte-identical to the others' (checked). With --warm, Ray is also timed on a cluster started before
 (`ray start --head`, `--address auto`), which leaves out Ray's start-up. Then `toktool train
 --from-counts DIR` is measured on each directory (the merge of the shards plus the BPE merge loop).
@@ -27,7 +28,6 @@ import hashlib
 import json
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -55,13 +55,13 @@ def _pss(pid: int) -> int:
 
 
 def measure(cmd: list[str], env: dict) -> dict:
-    """Wall time and peak summed PSS of a command and every process below it (and the machine's
-    load average when it started: other users of the cores show there)."""
+    """Wall time, peak summed PSS and CPU seconds of a command and every process below it (and the
+    machine's load average when it started: other users of the cores show there)."""
     load = os.getloadavg()[0]
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = {"pss": 0, "procs": 0}
+    cpu: dict[int, float] = {}
     done = threading.Event()
 
     def sample() -> None:
@@ -72,6 +72,12 @@ def measure(cmd: list[str], env: dict) -> dict:
                 break
             peak["pss"] = max(peak["pss"], sum(_pss(p.pid) for p in procs))
             peak["procs"] = max(peak["procs"], len(procs))
+            for p in procs:
+                try:
+                    t = p.cpu_times()
+                    cpu[p.pid] = max(cpu.get(p.pid, 0.0), t.user + t.system)
+                except psutil.Error:
+                    pass
             done.wait(SAMPLE_S)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -80,13 +86,9 @@ def measure(cmd: list[str], env: dict) -> dict:
     wall = time.perf_counter() - t0
     done.set()
     th.join()
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # CPU seconds of every process below that was waited for (Ray's too: it reaps its workers and
-    # toktool reaps the local Ray it started): less sensitive than wall time to other users of the cores
-    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()}")
-    return {"wall_s": round(wall, 2), "peak_pss_mb": round(peak["pss"] / 2**20, 1), "processes": peak["procs"], "load_before": round(load, 1), "cpu_s": round(cpu, 2)}
+    return {"wall_s": round(wall, 2), "peak_pss_mb": round(peak["pss"] / 2**20, 1), "processes": peak["procs"], "load_before": round(load, 1), "cpu_s": round(sum(cpu.values()), 2)}
 
 
 def dir_digest(d: Path) -> str:
