@@ -48,7 +48,11 @@ def _both(tmp_path: Path, inputs, **kw) -> tuple[dict, dict]:
     return _dir_bytes(tmp_path / "local"), _dir_bytes(tmp_path / "ray")
 
 
-def test_ray_counts_equal_local_counts_byte_for_byte(tmp_path):
+def test_ray_counts_equal_local_counts_byte_for_byte(tmp_path, monkeypatch):
+    from toktool.count import ray_engine
+
+    # a fan-in of 3 sends the ~15 splits' parts through two levels of combine tasks
+    monkeypatch.setattr(ray_engine, "FAN_IN", 3)
     local, on_ray = _both(tmp_path, CORPUS, partitions=6)
     assert local.keys() == on_ray.keys() and len(local) == 7
     assert local == on_ray

@@ -17,10 +17,10 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 from safetensors import safe_open  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers  # noqa: E402
-from toktool.transplantation.match import TokInfo, match_vocab, old_pieces, tok_info  # noqa: E402
 
 from toktool.transplantation import model_io  # noqa: E402
 from toktool.transplantation.core import Options, make_plan  # noqa: E402
+from toktool.transplantation.match import TokInfo, match_vocab, old_pieces, tok_info  # noqa: E402
 from toktool.transplantation.omp import omp  # noqa: E402
 from toktool.transplantation.omp_torch import omp_torch  # noqa: E402
 
