@@ -174,20 +174,38 @@ def train_from(d: Path, work: Path) -> dict:
     return r
 
 
-def heaps(corpus: Path, parts: int) -> list[dict]:
-    """Unique pre-tokens of doubling prefixes of `corpus` (1/2^parts ... 1), counted chunk by chunk."""
+def heaps(corpus: Path, parts: int, shuffled: bool = False) -> list[dict]:
+    """Unique pre-tokens of doubling prefixes of `corpus` (1/2^parts ... 1), counted chunk by chunk.
+
+    shuffled: the file is cut into 2^parts x 16 blocks (line-aligned) taken in a seeded random order,
+    so a prefix is a uniform sample of the file rather than its first directories: a concatenation
+    sorted by source (as the Linux corpus is) otherwise shows jumps where the source changes."""
+    import random
+
     from toktool.count.one_pass import count_parts_multi
     from toktool.count.shards import merge_sorted
     from toktool.count.splits import Split, SplitStats, read_split
 
     size = corpus.stat().st_size
-    cuts = [0] + [size >> k for k in range(parts, -1, -1)]
+    if shuffled:
+        n = (1 << parts) * 16
+        edges = [size * k // n for k in range(n + 1)]
+        blocks = [Split(0, str(corpus), edges[k], edges[k + 1]) for k in range(n)]
+        random.Random(0).shuffle(blocks)
+        groups = [blocks[:16]] + [blocks[16 << k : 32 << k] for k in range(parts)]
+    else:
+        cuts = [0] + [size >> k for k in range(parts, -1, -1)]
+        groups = [[Split(0, str(corpus), a, b)] for a, b in zip(cuts, cuts[1:])]
     acc = None
     rows = []
-    for a, b in zip(cuts, cuts[1:]):
+    done_bytes = 0
+    for group in groups:
         t0 = time.perf_counter()
         st = SplitStats(0)
-        kind, got = count_parts_multi(read_split(Split(0, str(corpus), a, b), None, "replace", st), ["gpt2"], workers=2)[0]
+        texts = (t for sp in group for t in read_split(sp, None, "replace", st))
+        kind, got = count_parts_multi(texts, ["gpt2"], workers=2)[0]
+        done_bytes += sum(sp.end - sp.start for sp in group)
+        b = done_bytes
         wc = kind.combine(got, "gpt2", [], {})
         acc = (wc.data, wc.offsets, wc.counts) if acc is None else merge_sorted([acc, (wc.data, wc.offsets, wc.counts)])
         counts = acc[2]
@@ -264,6 +282,8 @@ def main() -> int:
     ap.add_argument("--full-until-mb", type=float, default=400, help="corpora up to this size get all four runs (local/ray x 1/2 workers); larger ones local and ray at 2 workers")
     ap.add_argument("--warm", action="store_true", help="also time Ray on a cluster started beforehand (ray start --head)")
     ap.add_argument("--json", type=Path, default=Path("build/bench/scale-ray.json"))
+    ap.add_argument("--heaps-shuffled", action="store_true", help="prefixes of --heaps made of its blocks in a random order (a uniform sample)")
+    ap.add_argument("--only-heaps", action="store_true", help="skip the count runs; update the results JSON at --json with the Heaps fit")
     ap.add_argument("--reproject", type=Path, default=None, help="only recompute the projection of a results JSON (written back)")
     args = ap.parse_args()
     if args.reproject:
@@ -274,8 +294,11 @@ def main() -> int:
     print(f"{os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, load average {os.getloadavg()[0]:.1f}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="toktool-scale-"))
     result: dict = {"cpus": os.cpu_count(), "runs": [], "shards": {}, "train_from_counts": {}}
+    if args.only_heaps and args.json.exists():
+        result = json.loads(args.json.read_text())
+        result.setdefault("heaps_runs", []).append(result.pop("heaps", None))
     try:
-        for c in args.corpus:
+        for c in [] if args.only_heaps else args.corpus:
             full = c.stat().st_size / 1e6 <= args.full_until_mb
             configs = [("local", 2), ("ray", 2)] + ([("local", 1), ("ray", 1)] if full else [])
             runs, d = count_runs(c, work, configs, args.warm and full)
@@ -286,9 +309,9 @@ def main() -> int:
             print(json.dumps({"train_from_counts": c.name, **result["train_from_counts"][c.name]}), flush=True)
             shutil.rmtree(d)
         if args.heaps:
-            rows = heaps(args.heaps, args.heaps_parts)
+            rows = heaps(args.heaps, args.heaps_parts, shuffled=args.heaps_shuffled)
             h = fit(rows, "prefix_bytes", "unique_words")
-            result["heaps"] = {"corpus": args.heaps.name, "prefixes": rows, "fit_bytes": h}
+            result["heaps"] = {"corpus": args.heaps.name, "shuffled_blocks": args.heaps_shuffled, "prefixes": rows, "fit_bytes": h}
             print(json.dumps({"heaps_fit": h}), flush=True)
             add_projection(result)
     finally:

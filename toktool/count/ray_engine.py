@@ -236,7 +236,7 @@ def count_shards_on_ray(
         corpus_out.update(_corpus(paths, splits, split_stats, hashes, errors))
         left = list(reduces)
         while left:
-            ready, left = ray.wait(left, num_returns=1)
+            ready, left = ray.wait(left, num_returns=1)  # P is small: one shard in memory at a time
             shard = _get(ray, ready[0])
             del ready
             yield shard
@@ -264,23 +264,24 @@ def _wait_stats(ray, refs: list, splits: list[Split], on_progress) -> list[Split
     progress = CorpusStats()
     left = list(refs)
     while left:
-        ready, left = ray.wait(left, num_returns=1)
-        k = index[ready[0]]
-        try:
-            out[k] = ray.get(ready[0])
-        except Exception:
-            for j in range(k):  # an earlier split may fail too: report what the local engine would
-                if out[j] is None:
-                    _get(ray, refs[j])
-            _get(ray, refs[k])
-            raise
-        if out[k].toktool_version != __version__:  # type: ignore[union-attr]
-            raise ToktoolError(
-                f"a Ray worker runs toktool {out[k].toktool_version}, this driver {__version__}: "  # type: ignore[union-attr]
-                "install the same toktool on every node"
-            )
-        progress.raw_done += out[k].raw_bytes  # type: ignore[union-attr]
-        if on_progress:
+        # everything finished within the timeout at once: one wait per split would cost O(S^2)
+        ready, left = ray.wait(left, num_returns=len(left), timeout=0.5, fetch_local=False)
+        for k in sorted(index[r] for r in ready):
+            try:
+                st = ray.get(refs[k])
+            except Exception:
+                for j in range(k):  # an earlier split may fail too: report what the local engine would
+                    if out[j] is None:
+                        _get(ray, refs[j])
+                _get(ray, refs[k])
+                raise
+            if st.toktool_version != __version__:
+                raise ToktoolError(
+                    f"a Ray worker runs toktool {st.toktool_version}, this driver {__version__}: install the same toktool on every node"
+                )
+            out[k] = st
+            progress.raw_done += st.raw_bytes
+        if ready and on_progress:
             on_progress(progress)
     return out  # type: ignore[return-value]
 
