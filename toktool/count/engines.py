@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..atomic import check_output
 from ..corpus import CorpusStats, expand_inputs
@@ -18,6 +19,9 @@ from ..pretokenize import DEFAULT_PRESET, get_preset, unique_specials
 from .one_pass import count_corpus
 from .shards import DEFAULT_PARTITIONS, check_partitions, load_counts_dir, local_shards, write_counts_dir
 from .wordcounts import WordCounts
+
+if TYPE_CHECKING:  # ray_engine is imported only when a run asks for Ray
+    from .ray_engine import RayOptions
 
 ENGINES = ("local", "ray")
 
@@ -42,7 +46,7 @@ def count_to_dir(
     min_word_count: int = 0,
     force: bool = False,
     on_progress: Callable[[CorpusStats], None] | None = None,
-    ray_options=None,
+    ray_options: RayOptions | None = None,
 ) -> dict:
     """Count the pre-tokens of `inputs` into the counts directory `output`, atomically.
 

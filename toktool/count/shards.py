@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,7 +265,7 @@ def write_counts_dir(
     errors: str,
     min_word_count: int,
     force: bool = False,
-    corpus_after=None,
+    corpus_after: Callable[[], dict] | None = None,
 ) -> dict:
     """Write `shards` (any order, one at a time) and the manifest into the directory `out`,
     atomically: an error or Ctrl-C leaves nothing. `corpus` is the corpus statistics; when it is only
