@@ -234,6 +234,8 @@ def test_cli_count_dir_then_train_and_count_info(tmp_path):
     assert_clean_error(run_cli("count", *CORPUS[:1], "-o", str(out), "-q"), "already exists")
     assert_clean_error(run_cli("count", *CORPUS[:1], "-o", str(tmp_path / "x.counts"), "--engine", "ray"), "directory")
     assert_clean_error(run_cli("count", *CORPUS[:1], "-o", str(tmp_path / "x.counts"), "--min-word-count", "2"), "directory output")
+    p = run_cli("train", *CORPUS[:1], "--algo", "superbpe", "--engine", "ray", "--vocab-size", "400", "-o", str(tmp_path / "s"))
+    assert_clean_error(p, "--algo bpe")
 
 
 def test_local_engine_never_imports_ray(tmp_path):

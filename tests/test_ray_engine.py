@@ -111,6 +111,15 @@ def test_killed_worker_is_retried_and_counts_stay_identical(tmp_path):
     assert _dir_bytes(tmp_path / "local") == _dir_bytes(tmp_path / "ray")
 
 
+def test_cli_train_on_ray_equals_local(tmp_path):
+    args = ["train", *CORPUS[:4], "--vocab-size", "500", "-q"]
+    p = run_cli(*args, "-o", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2", env=RAY_ENV)
+    assert p.returncode == 0, p.stderr.decode()
+    assert run_cli(*args, "-o", str(tmp_path / "local")).returncode == 0
+    for name in ("tokenizer.json", "vocab.json", "merges.txt"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+
+
 def test_corrupt_input_fails_in_one_line_and_writes_nothing(tmp_path):
     bad = tmp_path / "b.txt.gz"
     bad.write_bytes(gzip.compress(SAMPLE.read_bytes())[:20_000])
