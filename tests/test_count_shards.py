@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT, SAMPLE, UDHR, assert_clean_error, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from toktool.corpus import CorpusStats, iter_texts
 from toktool.count import count_corpus, count_to_dir, load_counts
@@ -76,6 +78,22 @@ def test_every_cut_of_a_file_reads_the_same_texts(tmp_path, errors):
         got, n_bytes, invalid = _read_all(plan_splits([path], split_bytes), text_field=None, errors=errors)
         assert got == want, split_bytes
         assert (n_bytes, invalid) == (stats.bytes, stats.invalid_lines)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.sampled_from([b"a", b"bc", b" ", b"\n", b"\r", b"\r\n", b"\xff", b"\xc3\xa9", b"\xe4\xb8"]), max_size=60),
+    st.integers(1, 30),
+    st.sampled_from(["replace", "skip"]),
+)
+def test_any_cut_of_any_text_reads_what_iter_texts_reads(tmp_path, pieces, split_bytes, errors):
+    path = tmp_path / "h.txt"
+    path.write_bytes(b"".join(pieces))
+    stats = CorpusStats()
+    want = list(iter_texts([str(path)], errors=errors, stats=stats))
+    got, n_bytes, invalid = _read_all(plan_splits([str(path)], split_bytes), text_field=None, errors=errors)
+    assert got == want
+    assert (n_bytes, invalid) == (stats.bytes, stats.invalid_lines)
 
 
 def test_cut_jsonl_reads_the_same_texts(tmp_path):
