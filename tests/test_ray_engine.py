@@ -133,9 +133,10 @@ def test_corrupt_input_fails_in_one_line_and_writes_nothing(tmp_path):
 
 def test_ctrl_c_stops_the_job_and_its_local_ray(tmp_path):
     big = tmp_path / "big.txt"
+    text = SAMPLE.read_bytes()
     with open(big, "wb") as f:
-        for _ in range(60):
-            f.write(SAMPLE.read_bytes())
+        for _ in range(200):  # 56 MB: tens of seconds of counting, so the interrupt lands mid-run
+            f.write(text)
     env = {**os.environ, **RAY_ENV}
     env.pop("TOKTOOL_DEBUG", None)
     proc = subprocess.Popen(
@@ -147,13 +148,13 @@ def test_ctrl_c_stops_the_job_and_its_local_ray(tmp_path):
 
     me = psutil.Process(proc.pid)
     started: list = []
+    counting = False
     deadline = time.time() + 90
-    while time.time() < deadline:
+    while time.time() < deadline and not counting and proc.poll() is None:
         started = _safe_children(me)
-        if any("count_split" in " ".join(_cmdline(c)) for c in started):
-            break
+        counting = any("count_split" in " ".join(_cmdline(c)) for c in started)
         time.sleep(0.2)
-    assert started, "Ray never started"
+    assert counting, "no count task was seen running"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
