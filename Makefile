@@ -13,7 +13,7 @@ KERNEL_SRCS := $(wildcard toktool/kernels/*.py)
 BENCH_DIR := build/bench
 SCALE_DEPS := $(VENV)/.toktool-scale
 
-.PHONY: venv demo test test-slow lint bench bench-train bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data bench-linux-data bench-scale udhr clean
+.PHONY: venv demo test test-slow test-ray lint bench bench-train bench-ray bench-superbpe bench-parity bench-evaluate bench-transplant bench-models bench-data bench-scale-data bench-linux-data bench-scale udhr clean
 
 $(DEMO_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: $(STAMP) $(AOT)
 
 test-slow: $(STAMP) $(AOT)
 	$(PY) -m pytest -q -m slow
+
+# the Ray engine alone (also part of `make test`): a local Ray of 2 CPUs, about a minute
+test-ray: $(STAMP) $(AOT)
+	$(PY) -m pytest -q tests/test_ray_engine.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check toktool tests benchmarks scripts
@@ -84,6 +88,12 @@ $(SCALE_DEPS): $(STAMP)
 # another at 26 MB, 300 MB and 1 GB (about 1-2 hours on 2 cores): build/bench/scale.json, docs/scale.png
 bench-scale: $(STAMP) $(AOT) $(SCALE_DEPS) bench-data bench-linux-data
 	$(PY) benchmarks/scale.py --sizes 26M,300M,1G
+
+# counting on Ray vs the local pool, Heaps' law and the 1-10 TB projection (docs/scale-out.md), on
+# the bench corpus and the Linux corpora of build/bench/ when they are there
+bench-ray: $(STAMP) $(AOT) bench-data
+	$(PY) benchmarks/scale_ray.py --warm --corpus $(BENCH_DIR)/corpus.txt $(wildcard $(BENCH_DIR)/linux-300M.txt $(BENCH_DIR)/linux-1G.txt) \
+		--heaps $(firstword $(wildcard $(BENCH_DIR)/linux-1G.txt) $(BENCH_DIR)/corpus.txt)
 
 bench-parity: $(STAMP) $(AOT) bench-data
 	bash scripts/fetch_multilingual.sh $(BENCH_DIR)

@@ -322,7 +322,7 @@ def text_problem(head: bytes) -> str | None:
     return None
 
 
-def _start_text(stream: BinaryIO, path: str) -> None:
+def start_text(stream: BinaryIO, path: str) -> None:
     """Refuse a stream that is not UTF-8 text (`text_problem` on its first 8 KiB) and step over a
     UTF-8 byte-order mark, so that no text starts with U+FEFF. Raises InputError naming `path`."""
     try:
@@ -344,7 +344,7 @@ def iter_lines(path: str, errors: str, stats: CorpusStats, column: str | None = 
     info = stats.add_input(display_name(path), column)
     stats._reader = hasher
     try:
-        _start_text(stream, info.path)
+        start_text(stream, info.path)
         lineno = 0
         try:
             for raw in stream:
@@ -377,7 +377,8 @@ def iter_lines(path: str, errors: str, stats: CorpusStats, column: str | None = 
             stream.close()
 
 
-def _field(record: object, dotted: str) -> object:
+def record_field(record: object, dotted: str) -> object:
+    """record[a][b] for the dotted name "a.b"; KeyError when a part is missing or not a dict."""
     cur = record
     for part in dotted.split("."):
         if not isinstance(cur, dict) or part not in cur:
@@ -396,7 +397,7 @@ def _jsonl_docs(path: str, text_field: str, errors: str, stats: CorpusStats) -> 
         except json.JSONDecodeError as e:
             raise InputError(f"{display_name(path)}:{lineno}: malformed JSON line: {e.msg} (column {e.colno})") from None
         try:
-            text = _field(record, text_field)  # type: ignore[arg-type]
+            text = record_field(record, text_field)  # type: ignore[arg-type]
         except KeyError:
             raise InputError(f"{display_name(path)}:{lineno}: record has no field {text_field!r}") from None
         if text is None:
@@ -537,7 +538,7 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
     Splits on \\n only, so \\r and other separators round-trip. `errors`: "strict" raises InputError
     naming `where` and the line for invalid UTF-8, "replace" uses U+FFFD. Raises InputError when the
     stream is not UTF-8 text (`text_problem`); a leading UTF-8 byte-order mark is dropped."""
-    _start_text(stream, where)
+    start_text(stream, where)
     lineno = 0
     for raw in stream:
         lineno += 1
@@ -561,7 +562,7 @@ def read_text(path: str) -> str:
     where = display_name(path)
     stream, _ = _open_binary(path)
     try:
-        _start_text(stream, where)
+        start_text(stream, where)
         data = stream.read()
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise InputError(f"{where}: cannot read: {e}") from None

@@ -70,6 +70,12 @@ class CorpusOptions:
             raise ToktoolError(f"workers must be at least 1, not {self.workers}")
 
 
+# counting engines: the local process pool, or a Ray cluster (`pip install 'toktool[ray]'`)
+ENGINES = ("local", "ray")
+# shards of a counts directory (`toktool count -o DIR`): each word goes to one, by a hash of its bytes
+DEFAULT_PARTITIONS = 16
+
+
 # --- training -----------------------------------------------------------------------------------
 
 

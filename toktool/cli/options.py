@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..corpus import ERROR_POLICIES
-from ..options import CorpusOptions
+from ..options import ENGINES, CorpusOptions
 from ..pretokenize import DEFAULT_PRESET, PRESETS
 
 PRESET_HELP = "; ".join(f"{p.name}: {p.source}" for p in PRESETS.values())
@@ -67,4 +67,22 @@ def corpus_options(f):
         help="Keep a deterministic sample of documents (lines, JSON records, Parquet/Arrow rows): kept iff a hash of (--seed, input path, document index) is below FRACTION; independent of --workers.",
     )(f)
     f = click.option("--seed", type=int, default=CorpusOptions.seed, show_default=True, help="Seed of --sample-docs.")(f)
+    return f
+
+
+def engine_options(f):
+    """Who counts: --engine (the local process pool, or Ray) and --address (which Ray cluster)."""
+    f = click.option(
+        "--address",
+        metavar="ADDR",
+        default=None,
+        help="--engine ray: 'auto' joins the Ray cluster of this machine, 'ray://HOST:10001' a remote one [default: start a local Ray for this run].",
+    )(f)
+    f = click.option(
+        "--engine",
+        type=click.Choice(list(ENGINES)),
+        default="local",
+        show_default=True,
+        help="Count with the local process pool, or on Ray (pip install 'toktool[ray]'); the counts are identical.",
+    )(f)
     return f

@@ -7,13 +7,13 @@ import click
 from ..atomic import check_output
 from ..corpus import corpus_notes
 from ..options import STAGE2_PRESETS, ParityOptions, SuperOptions
-from .options import common_options, corpus_options
+from .options import common_options, corpus_options, engine_options
 from .render import progress_bar, rich_table, stderr_console, train_hooks
 
 
 @click.command()
 @click.argument("inputs", nargs=-1)
-@click.option("--from-counts", "from_counts", multiple=True, metavar="FILE", help="Train on counts files from `toktool count` (summed) instead of text.")
+@click.option("--from-counts", "from_counts", multiple=True, metavar="PATH", help="Train on counts from `toktool count` instead of text: a counts directory, or .counts files (summed); repeatable.")
 @click.option("--vocab-size", type=click.IntRange(min=1), required=True, help="Target vocabulary size, special tokens included.")
 @click.option("--algo", type=click.Choice(["bpe", "superbpe", "parity"]), default="bpe", show_default=True, help="bpe: byte-level BPE; superbpe: SuperBPE, subwords up to --transition then tokens across spaces; parity: parity-aware BPE over --langs.")
 @click.option("--min-frequency", type=click.IntRange(min=0), default=None, help=f"Stop when the best pair is rarer than this [default: 0; parity: {ParityOptions.min_frequency}].")
@@ -34,10 +34,11 @@ from .render import progress_bar, rich_table, stderr_console, train_hooks
 @click.option("--allow-colon-space", is_flag=True, help="superbpe: allow stage-2 tokens containing ': ' (filtered by default, as in the reference).")
 @click.option("--max-line-bytes", type=click.IntRange(min=2), default=SuperOptions.max_line_bytes, show_default=True, help="superbpe: stage-2 pieces longer than this are left out (counted in train.json).")
 @corpus_options
+@engine_options
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output directory (tokenizer.json, vocab.json, merges.txt, train.json).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @common_options
-def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, langs_dir, lang_items, dev_dir, dev_items, global_merges, window, alpha, target_ratios, exhausted, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, max_bytes, sample_docs, seed, output, force, quiet, debug):
+def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length, langs_dir, lang_items, dev_dir, dev_items, global_merges, window, alpha, target_ratios, exhausted, base, transition, stage2_pretokenizer, max_words, allow_colon_space, max_line_bytes, text_field, errors, pretokenizer, special_tokens, workers, max_bytes, sample_docs, seed, engine, address, output, force, quiet, debug):
     """Learn a byte-level BPE vocabulary from INPUTS (files, directories, globs, - for stdin).
 
     Plain text is read line by line; .jsonl needs --text-field; .gz and .zst are decompressed;
@@ -47,6 +48,8 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     from .. import train as api
 
     corpus = {"text_field": text_field, "errors": errors, "workers": workers, "max_bytes": max_bytes, "sample_docs": sample_docs, "seed": seed}
+    if engine != "local" and (algo != "bpe" or base or from_counts):
+        raise click.UsageError(f"--engine {engine} counts text for --algo bpe (without --base or --from-counts); count with `toktool count --engine {engine}` first")
     if algo == "parity":
         if inputs or from_counts or base:
             raise click.UsageError("--algo parity reads --langs DIR / --lang CODE=PATH (not INPUTS, --from-counts or --base)")
@@ -111,7 +114,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     with progress_bar(not quiet) as prog:
         trained = api.train_bpe(
             list(inputs), vocab_size=vocab_size, pretokenizer=pretokenizer, special_tokens=special_tokens,
-            from_counts=list(from_counts), hooks=train_hooks(prog), **common,
+            from_counts=list(from_counts), hooks=train_hooks(prog), engine=engine, address=address, **common,
         )
     trained.save(output, force)
     if not quiet:

@@ -4,10 +4,14 @@
     regex_counter.py   the `regex` split (the reference, `count_plain`, and presets without a scanner)
     stage2_counter.py  SuperBPE's stage-2 pieces through a compiled scanner
     one_pass.py        one pass over the text with every preset, in worker processes
+    shards.py          counts directories: WordCounts hash-partitioned by word, plus a manifest
+    splits.py          inputs cut into pieces of work for engines with many workers
+    engines.py         the local pool or Ray (ray_engine.py, imported only when asked) into a directory
 """
 
+from .engines import ENGINES, count_to_dir, count_with_engine
 from .one_pass import count_corpus, count_corpus_multi, count_words, load_counts, make_counter
 from .regex_counter import count_plain
 from .wordcounts import WordCounts
 
-__all__ = ["WordCounts", "count_corpus", "count_corpus_multi", "count_plain", "count_words", "load_counts", "make_counter"]
+__all__ = ["ENGINES", "WordCounts", "count_corpus", "count_to_dir", "count_with_engine", "count_corpus_multi", "count_plain", "count_words", "load_counts", "make_counter"]

@@ -283,15 +283,27 @@ def count_corpus_multi(
 
 
 def load_counts(paths: Sequence[str]) -> WordCounts:
-    """Counts files (paths, directories, globs) summed into one WordCounts by a streaming merge.
-    Raises InputError for an unreadable counts file, ToktoolError for stdin, counts made with
-    different presets or special tokens, or no words at all."""
-    files = expand_inputs(paths)
-    if "-" in files:
-        raise ToktoolError("--from-counts reads files, not stdin")
-    parts = [WordCounts.load(p) for p in files]
-    for p, wc in zip(files, parts):
-        wc.corpus = dict(wc.corpus, counts_file=p)
+    """Counts files and counts directories (`toktool count -o DIR`) summed into one WordCounts.
+
+    A directory with a manifest is read as one counts directory (its shards merged as sorted runs);
+    other directories and globs expand to the counts files they hold. Raises ToktoolError for stdin or
+    counts made with different pre-tokenizers or special tokens, InputError for a bad file or shard."""
+    from .shards import is_counts_dir, load_counts_dir
+
+    parts = []
+    for item in paths:
+        if is_counts_dir(item):
+            parts.append(load_counts_dir(item))
+            continue
+        files = expand_inputs([item])
+        if "-" in files:
+            raise ToktoolError("--from-counts reads files, not stdin")
+        for p in files:
+            wc = WordCounts.load(p)
+            wc.corpus = dict(wc.corpus, counts_file=p)
+            parts.append(wc)
+    if not parts:
+        raise ToktoolError("no counts given")
     wc = WordCounts.merge(parts)
     if len(wc) == 0:
         raise ToktoolError("empty corpus: the counts files hold no words")

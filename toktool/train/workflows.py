@@ -20,7 +20,7 @@ from typing import Any
 from .._version import __version__
 from ..atomic import write_dir
 from ..corpus import CorpusStats, discover_dir, expand_inputs
-from ..count import WordCounts, count_corpus, count_corpus_multi, load_counts
+from ..count import WordCounts, count_corpus, count_corpus_multi, count_with_engine, load_counts
 from ..errors import ToktoolError
 from ..options import STAGE2_PRESETS, BPEOptions, CorpusOptions, ParityOptions, SuperOptions
 from ..pretokenize import DEFAULT_PRESET, get_preset, unique_specials
@@ -112,7 +112,7 @@ def train_bpe(
     min_frequency: int = BPEOptions.min_frequency,
     special_tokens: Sequence[str] = (),
     max_token_length: int | None = BPEOptions.max_token_length,
-    from_counts: Sequence[str] | WordCounts = (),
+    from_counts: Sequence[str] | str | WordCounts = (),
     text_field: str | None = CorpusOptions.text_field,
     errors: str = CorpusOptions.errors,
     workers: int | None = CorpusOptions.workers,
@@ -120,6 +120,8 @@ def train_bpe(
     sample_docs: float | None = CorpusOptions.sample_docs,
     seed: int = CorpusOptions.seed,
     hooks: TrainHooks | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> Trained:
     """Train a byte-level BPE tokenizer on text files (or on counts from `count_corpus`).
 
@@ -132,9 +134,12 @@ def train_bpe(
     pretokenizer: preset name (default: the counts' preset, else "gpt2").
     min_frequency: stop when the best pair occurs fewer times; max_token_length in bytes.
     special_tokens: first ids, in order; cut out of the text before counting.
-    from_counts: counts files (summed) or a WordCounts instead of text.
+    from_counts: counts files (summed), counts directories (`count_to_dir`; shards merged as sorted
+        runs), a mix, one path, or a WordCounts, instead of text.
     text_field, errors, workers, max_bytes, sample_docs, seed: see CorpusOptions. hooks: progress
     callbacks.
+    engine: who counts text inputs, "local" (process pool) or "ray" (`address`: None starts a local
+        Ray, "auto" / "ray://host:port" joins a cluster); the tokenizer is byte-identical either way.
 
     Returns a Trained (`.save(dir)` writes tokenizer.json, vocab.json, merges.txt, train.json).
     Raises ToktoolError for bad options or an empty corpus, InputError (a ToktoolError) for an
@@ -145,6 +150,8 @@ def train_bpe(
     sampling = corpus_opts.sampling()
     specials = unique_specials(special_tokens)
     check_vocab_size(vocab_size, specials)
+    if isinstance(from_counts, (str, Path)):
+        from_counts = [str(from_counts)]
     if bool(inputs) == bool(from_counts if not isinstance(from_counts, WordCounts) else True):
         raise ToktoolError("give either text inputs or counts (from_counts), not both and not neither")
     if from_counts and sampling is not None:
@@ -162,7 +169,9 @@ def train_bpe(
     else:
         preset = get_preset(pretokenizer or DEFAULT_PRESET).name
         paths = expand_inputs(list(inputs))
-        wc = count_corpus(paths, preset, text_field, errors, specials, workers, hooks.count("counting", paths), sampling)
+        wc = count_with_engine(
+            paths, preset, text_field, errors, specials, workers, engine, address, hooks.count("counting", paths), sampling
+        )
         source = {"text_field": text_field, "errors": errors, **(sampling.as_dict() if sampling else {})}
     timings["count_s"] = _seconds(t_start)
     opts = BPEOptions(vocab_size, preset, min_frequency, specials, max_token_length)
