@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "pretokenize": {"errors"},
     "kernels": {"errors"},
     "options": {"errors", "corpus", "pretokenize"},
-    "count": {"errors", "_version", "atomic", "corpus", "parallel", "pretokenize", "kernels", "options"},
+    "count": {"errors", "_version", "atomic", "columnar", "corpus", "parallel", "pretokenize", "kernels", "options"},
     "hf": {"errors", "vocab", "pretokenize"},
     "formats": {"errors", "hf", "pretokenize", "options"},
     "train": {"errors", "_version", "atomic", "corpus", "parallel", "vocab", "pretokenize", "kernels", "count", "hf", "options"},

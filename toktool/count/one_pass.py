@@ -17,7 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
-from ..corpus import CorpusStats, Sampling, expand_inputs, iter_texts
+from .. import columnar
+from ..corpus import CorpusStats, Sampling, expand_inputs, is_jsonl_name, iter_line_blocks, iter_texts
 from ..errors import ToktoolError, WorkerDiedError
 from ..parallel import default_workers, get_watching, put_watching
 from ..pretokenize import DEFAULT_PRESET, get_preset
@@ -54,11 +55,31 @@ def _is_raw(part: tuple) -> bool:
     return not isinstance(part[0], bytes)
 
 
-def batches(texts: Iterable[str], batch_chars: int) -> Iterator[list[str]]:
-    """Group texts into lists of about `batch_chars` characters (the unit a worker takes)."""
+def feed(counter: PreTokenCounter, batch: list[str] | bytes) -> None:
+    """Give a counter one batch: a list of texts, or a block of whole lines (bytes, valid UTF-8) from
+    corpus.iter_line_blocks, which the compiled counters take without a str per line."""
+    if isinstance(batch, bytes):
+        counter.add_block(batch)  # type: ignore[attr-defined]
+    else:
+        counter.add_texts(batch)
+
+
+def block_counting(presets: Sequence[str], special_tokens: Sequence[str]) -> bool:
+    """Whether every preset's counter takes blocks of lines (compiled scanners, no special tokens)."""
+    if special_tokens or os.environ.get("TOKTOOL_PRETOKENIZE", "auto") == "regex":
+        return False
+    return all(p in FAST_PRESETS or p in scan_presets() for p in presets)
+
+
+def batches(texts: Iterable[str] | Iterable[bytes], batch_chars: int) -> Iterator[list[str] | bytes]:
+    """Group texts into lists of about `batch_chars` characters (the unit a worker takes); blocks of
+    lines (bytes) are batches as they come."""
     batch: list[str] = []
     size = 0
     for t in texts:
+        if isinstance(t, bytes):
+            yield t
+            continue
         batch.append(t)
         size += len(t)
         if size >= batch_chars:
@@ -90,7 +111,7 @@ def _count_worker(index: int, presets: list[str], specials: list[str], inq, outq
             if batch is None:
                 break
             for c in counters:
-                c.add_texts(batch)
+                feed(c, batch)
         parts = _parts(counters)
         arrays = [a for p in parts if _is_raw(p) for a in p]
         message = [[(a.dtype.str, a.shape[0]) for a in p] if _is_raw(p) else p for p in parts]
@@ -138,7 +159,7 @@ def count_parts_multi(
         kinds = [type(c) for c in counters]
         for batch in batches(texts, batch_chars):
             for c in counters:
-                c.add_texts(batch)
+                feed(c, batch)
             if on_batch:
                 on_batch()
         return [(kind, [part]) for kind, part in zip(kinds, _parts(counters))]
@@ -182,7 +203,7 @@ def _count_parallel(texts, presets, specials, workers, batch_chars, on_batch) ->
                 inq.put_nowait(batch)
             except queue.Full:
                 for c in local:
-                    c.add_texts(batch)
+                    feed(c, batch)
             if on_batch:
                 on_batch()
         for _ in procs:
@@ -260,7 +281,13 @@ def count_corpus_multi(
         get_preset(p)
     paths = expand_inputs(inputs)
     stats = CorpusStats()
-    texts = iter_texts(paths, text_field=text_field, errors=errors, stats=stats, sampling=sampling)
+    if sampling is None and text_field is None and block_counting(pretokenizers, special_tokens) and all(
+        not is_jsonl_name(p) and not columnar.is_columnar_input(p) for p in paths
+    ):
+        # plain text and compiled counters: blocks of lines, no Python object per line
+        texts = iter_line_blocks(paths, errors=errors, stats=stats)
+    else:
+        texts = iter_texts(paths, text_field=text_field, errors=errors, stats=stats, sampling=sampling)
     counted = count_parts_multi(
         texts,
         list(pretokenizers),

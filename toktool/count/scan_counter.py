@@ -18,7 +18,7 @@ import regex
 from ..kernels import charclass as k
 from ..kernels.loader import get_kernel
 from ..pretokenize import special_splitter
-from .stage2_counter import SortedCounts, merge_parts
+from .stage2_counter import SortedCounts, line_ends, merge_parts
 from .wordcounts import WordCounts
 
 _NO_ENDS = np.empty(0, dtype=np.int64)
@@ -104,6 +104,24 @@ class ScanCounter:
         if enc is None:
             return
         buf, seg = enc
+        self._slots, self._pc, self._data = self._count(
+            buf, seg, self._code, self._flags, self._fold, self._slots, self._pc, self._data, self._state, _NO_ENDS
+        )
+
+    def add_block(self, block: bytes) -> None:
+        """Count the pre-tokens of a block of whole lines (valid UTF-8, each line one text, as
+        corpus.iter_line_blocks yields them): add_texts of its lines, without a str per line. Only
+        without special tokens (they are cut out of str texts)."""
+        if self._split_specials is not None:
+            raise ValueError("add_block cannot cut special tokens out; use add_texts")
+        buf = np.frombuffer(block, dtype=np.uint8)
+        if buf.shape[0] == 0:
+            return
+        # texts' boundaries in code points: the bytes that start a character, counted up to each line end
+        starts = np.cumsum((buf & 0xC0) != 0x80, dtype=np.int64)
+        ends = line_ends(buf)
+        seg = np.zeros(ends.shape[0], dtype=np.int64)
+        seg[1:] = starts[ends[1:] - 1]
         self._slots, self._pc, self._data = self._count(
             buf, seg, self._code, self._flags, self._fold, self._slots, self._pc, self._data, self._state, _NO_ENDS
         )

@@ -40,6 +40,15 @@ def class_table() -> np.ndarray:
     return table
 
 
+def line_ends(buf: np.ndarray) -> np.ndarray:
+    """int64[T+1]: byte offsets of the texts of a block of whole lines (uint8, UTF-8), each line one
+    text, its newline included: [0, end of line 1, ..., len(buf)]."""
+    ends = np.flatnonzero(buf == 10) + 1
+    if ends.shape[0] == 0 or ends[-1] != buf.shape[0]:
+        ends = np.append(ends, buf.shape[0])
+    return np.concatenate(([0], ends)).astype(np.int64)
+
+
 def stage2_kernels():
     """(count, merge_sorted, sort_pieces, gather): the stage-2 kernels, AOT-built when available (no
     numba import in the counting processes), else JIT."""
@@ -87,6 +96,16 @@ class PieceCounter:
             return
         self._slots, self._hash, self._off, self._cnt, self._data = self._count(
             buf, seg, self._table, self._slots, self._hash, self._off, self._cnt, self._data, self._state
+        )
+
+    def add_block(self, block: bytes) -> None:
+        """Count the pieces of a block of whole lines (valid UTF-8, each line one text, as
+        corpus.iter_line_blocks yields them): add_texts of its lines, without a str per line."""
+        buf = np.frombuffer(block, dtype=np.uint8)
+        if buf.shape[0] == 0:
+            return
+        self._slots, self._hash, self._off, self._cnt, self._data = self._count(
+            buf, line_ends(buf), self._table, self._slots, self._hash, self._off, self._cnt, self._data, self._state
         )
 
     def sorted(self) -> SortedCounts:
