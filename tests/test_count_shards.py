@@ -29,7 +29,7 @@ from toktool.count.shards import (
     shard_name,
     split_partitions,
 )
-from toktool.count.splits import Split, SplitStats, plan_splits, read_split
+from toktool.count.splits import Split, SplitStats, plan_splits, read_split, read_split_blocks
 from toktool.count.wordcounts import WordCounts
 from toktool.errors import InputError, ToktoolError
 
@@ -94,6 +94,39 @@ def test_any_cut_of_any_text_reads_what_iter_texts_reads(tmp_path, pieces, split
     got, n_bytes, invalid = _read_all(plan_splits([str(path)], split_bytes), text_field=None, errors=errors)
     assert got == want
     assert (n_bytes, invalid) == (stats.bytes, stats.invalid_lines)
+
+
+def _read_all_blocks(splits, errors, block_bytes) -> tuple[bytes, int, int, int]:
+    data, n_texts, n_bytes, invalid = b"", 0, 0, 0
+    for s in splits:
+        st = SplitStats(s.input)
+        data += b"".join(read_split_blocks(s, errors, st, block_bytes))
+        n_texts, n_bytes, invalid = n_texts + st.texts, n_bytes + st.bytes, invalid + st.invalid_lines
+    return data, n_texts, n_bytes, invalid
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.sampled_from([b"a", b"bc", b" ", b"\n", b"\r", b"\r\n", b"\xff", b"\xc3\xa9", b"\xe4\xb8"]), max_size=60),
+    st.integers(1, 30),
+    st.integers(1, 9),
+    st.sampled_from(["replace", "skip"]),
+)
+def test_any_cut_read_in_blocks_holds_what_iter_texts_reads(tmp_path, pieces, split_bytes, block_bytes, errors):
+    path = tmp_path / "b.txt"
+    path.write_bytes(b"".join(pieces))
+    stats = CorpusStats()
+    want = list(iter_texts([str(path)], errors=errors, stats=stats))
+    data, n_texts, n_bytes, invalid = _read_all_blocks(plan_splits([str(path)], split_bytes), errors, block_bytes)
+    assert data == "".join(want).encode("utf-8")
+    assert (n_texts, n_bytes, invalid) == (stats.texts, stats.bytes, stats.invalid_lines)
+
+
+def test_strict_block_reading_names_the_line(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_bytes(b"ok\n" * 50 + b"bad \xff\n" + b"ok\n" * 50)
+    with pytest.raises(InputError, match=r"s.txt:51: invalid UTF-8"):
+        _read_all_blocks(plan_splits([str(path)], 40), "strict", 16)
 
 
 def test_cut_jsonl_reads_the_same_texts(tmp_path):

@@ -413,13 +413,14 @@ def _line_blocks(path: str, errors: str, stats: CorpusStats, block_bytes: int) -
         while True:
             try:
                 chunk = stream.read(block_bytes)
-            except (OSError, EOFError, gzip.BadGzipFile) as e:
+            except Exception as e:  # OSError, EOFError, BadGzipFile; zstandard has an error type of its own
+                if not isinstance(e, (OSError, EOFError)) and not type(e).__module__.startswith("zstandard"):
+                    raise
+                if path != "-":  # the line reader names the line where the stream breaks: read again with it
+                    for _ in iter_lines(path, errors, CorpusStats()):
+                        pass
                 line = lines_before + rest.count(NEWLINE) + 1
                 raise InputError(f"{info.path}: cannot read (line {line}): {e}") from None
-            except Exception as e:  # zstandard raises its own error type for corrupt frames
-                if type(e).__module__.startswith("zstandard"):
-                    raise InputError(f"{info.path}: corrupt zstd stream: {e}") from None
-                raise
             if chunk:
                 data = rest + chunk
                 cut = data.rfind(b"\n") + 1
@@ -436,7 +437,7 @@ def _line_blocks(path: str, errors: str, stats: CorpusStats, block_bytes: int) -
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
-                data, n_lines = _apply_policy(data, errors, stats, info.path, lines_before)
+                data, n_lines = apply_utf8_policy(data, errors, stats, info.path, lines_before)
             lines_before += raw_lines
             if data:
                 stats.texts += n_lines
@@ -452,8 +453,10 @@ def _line_blocks(path: str, errors: str, stats: CorpusStats, block_bytes: int) -
             stream.close()
 
 
-def _apply_policy(data: bytes, errors: str, stats: CorpusStats, where: str, lines_before: int) -> tuple[bytes, int]:
-    """A block with invalid UTF-8, line by line as iter_lines treats it: (valid block, texts in it)."""
+def apply_utf8_policy(data: bytes, errors: str, stats: CorpusStats, where: str, lines_before: int) -> tuple[bytes, int]:
+    """A block of lines with invalid UTF-8, line by line as iter_lines treats it: (valid block, texts
+    in it). `stats.invalid_lines` counts the bad lines; errors="strict" raises InputError naming
+    `where` and the line (`lines_before` lines of the input precede the block)."""
     out = []
     for i, line in enumerate(_split_keep_nl(data)):
         try:

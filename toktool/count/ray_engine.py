@@ -31,12 +31,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .._version import __version__
-from ..corpus import CorpusStats, InputInfo, display_name
+from ..corpus import CorpusStats, InputInfo, display_name, is_jsonl_name
 from ..errors import ToktoolError, WorkerDiedError
 from ..parallel import default_workers
-from .one_pass import batches, make_counter
+from .one_pass import batches, block_counting, feed, make_counter
 from .shards import Arrays, ShardResult, as_arrays, make_shard, merge_sorted, split_partitions
-from .splits import Split, SplitStats, plan_splits, read_split
+from .splits import Split, SplitStats, can_cut, plan_splits, read_split, read_split_blocks
 
 INSTALL_HINT = "--engine ray needs Ray: pip install 'toktool[ray]' (that is, 'ray[data]>=2.40,<3')"
 MAX_RETRIES = 3  # re-runs of a task whose worker died; bad input is never retried
@@ -103,8 +103,12 @@ def count_split(split: Split, preset: str, specials: list[str], text_field: str 
     _maybe_fault()
     counter = make_counter(preset, specials)
     stats = SplitStats(split.input, toktool_version=__version__)
-    for batch in batches(read_split(split, text_field, errors, stats), batch_chars):
-        counter.add_texts(batch)
+    if text_field is None and not is_jsonl_name(split.path) and block_counting([preset], specials) and can_cut(split.path):
+        for block in read_split_blocks(split, errors, stats):  # blocks of lines, no str per line
+            counter.add_block(block)  # type: ignore[attr-defined]
+    else:
+        for batch in batches(read_split(split, text_field, errors, stats), batch_chars):
+            feed(counter, batch)
     parts = split_partitions(as_arrays(counter.part()), partitions)
     return (*parts, stats)
 

@@ -19,7 +19,16 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ..corpus import CorpusStats, display_name, is_jsonl_name, iter_texts, record_field, start_text
+from ..corpus import (
+    CorpusStats,
+    apply_utf8_policy,
+    display_name,
+    is_jsonl_name,
+    iter_line_blocks,
+    iter_texts,
+    record_field,
+    start_text,
+)
 from ..errors import InputError, ToktoolError
 
 # only uncompressed line-oriented files are cut; anything else (compressed, columnar, a datasets
@@ -163,6 +172,64 @@ def _read_range(split: Split, text_field: str | None, errors: str, stats: SplitS
         except OSError as e:
             raise InputError(f"{where}: cannot read (line {line_no() + 1}): {e}") from None
         finally:
+            stats.raw_bytes = split.end - split.start
+
+
+def read_split_blocks(split: Split, errors: str, stats: SplitStats, block_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """The texts of one split of a plain-text input as blocks of whole lines (valid UTF-8), as
+    corpus.iter_line_blocks gives them: what `read_split` yields, joined, without a str per line.
+    `stats` is filled as it goes. Raises InputError (file and line) for bad input."""
+    if split.end < 0:
+        cs = CorpusStats()
+        try:
+            yield from iter_line_blocks([split.path], errors=errors, stats=cs, block_bytes=block_bytes)
+        finally:
+            stats.texts, stats.bytes, stats.invalid_lines = cs.texts, cs.bytes, cs.invalid_lines
+            stats.raw_bytes = cs.raw_done
+            stats.sha256 = cs.inputs[0].sha256 if cs.inputs else ""
+        return
+    path, where = split.path, display_name(split.path)
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as e:
+        raise InputError(f"{path}: cannot open: {e}") from None
+    cs = CorpusStats(errors=errors)
+    with raw:
+        pos = split.start
+        raw.seek(max(0, split.start - 1))
+        stream = io.BufferedReader(raw, buffer_size=1 << 20)
+        if split.start == 0:
+            start_text(stream, where)
+        elif stream.read(1) != b"\n":
+            pos += len(stream.readline())  # the line that started before this split is the previous one's
+        first_line = pos
+        lines = 0
+        try:
+            while pos < split.end:
+                data = stream.read(min(block_bytes, split.end - pos))
+                if not data:
+                    break
+                pos += len(data)
+                if not data.endswith(b"\n"):
+                    tail = stream.readline()  # the split owns the line it ends inside
+                    pos += len(tail)
+                    data += tail
+                raw_lines = data.count(b"\n")
+                n = raw_lines + (0 if data.endswith(b"\n") else 1)
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    before = _newlines_before(path, first_line) + lines
+                    data, n = apply_utf8_policy(data, errors, cs, where, before)
+                lines += raw_lines
+                if data:
+                    stats.texts += n
+                    stats.bytes += len(data)
+                    yield data
+        except OSError as e:
+            raise InputError(f"{where}: cannot read: {e}") from None
+        finally:
+            stats.invalid_lines += cs.invalid_lines
             stats.raw_bytes = split.end - split.start
 
 
