@@ -332,12 +332,51 @@ def tokenizer_files(plan: Plan) -> dict[str, bytes]:
     }
 
 
+def _new_role_ids(plan: Plan, role: str, old_value):
+    """A config's token id for `role` in the new vocabulary. A list (Gemma's eos_token_id is [1, 106])
+    maps element by element through the special rows (ids the new tokenizer has no row for are
+    dropped); a single id becomes the new tokenizer's token of that role."""
+    if isinstance(old_value, list):
+        back = {s: j for j, (s, h) in enumerate(zip(plan.mapping.source, plan.mapping.how)) if h == "special"}
+        out = [back[i] for i in old_value if isinstance(i, int) and i in back]
+        if role in plan.new.roles and plan.new.roles[role] not in out:
+            out.insert(0, plan.new.roles[role])
+        return out
+    return plan.new.roles.get(role)
+
+
+def _architectures(model: ModelDir) -> list[str] | None:
+    """The transformers class for a config without `architectures` (GGUF conversions leave it
+    None; tokensurgeon and pipelines need it): the causal-LM class of its model_type when the
+    checkpoint has an output head (stored or tied), else the bare model class. None when
+    transformers is not installed or does not know the model_type."""
+    mt = model.config.get("model_type")
+    try:
+        from transformers.models.auto import modeling_auto as auto
+    except ImportError:
+        return None
+    causal = model.output_name is not None or bool(model.config.get("tie_word_embeddings"))
+    for table in ((auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,) if causal else ()) + (auto.MODEL_MAPPING_NAMES,):
+        if mt in table:
+            return [table[mt]]
+    return None
+
+
 def config_updates(plan: Plan) -> dict:
+    """Keys of the base config.json to change: vocab_size, every *_token_id by role (kept or added
+    when the new tokenizer has the role), architectures when the base lacks them."""
+    cfg = plan.model.config
     upd: dict = {"vocab_size": plan.new.size}
     for role in ("bos", "eos", "pad", "sep", "cls", "unk", "mask"):
         key = f"{role}_token_id"
-        if key in plan.model.config:
-            upd[key] = plan.new.roles.get(role)
+        if key in cfg:
+            upd[key] = _new_role_ids(plan, role, cfg[key])
+        elif role in ("bos", "eos", "pad") and role in plan.new.roles:
+            upd[key] = plan.new.roles[role]
+    if not cfg.get("architectures"):
+        arch = _architectures(plan.model)
+        if arch:
+            upd["architectures"] = arch
     return upd
 
 
@@ -358,7 +397,7 @@ def transplant(base: str, tokenizer: str, out: str, opts: Options, force: bool =
             g = json.loads(gen.read_text(encoding="utf-8"))
             for role in ("bos", "eos", "pad"):
                 if f"{role}_token_id" in g:
-                    g[f"{role}_token_id"] = plan.new.roles.get(role)
+                    g[f"{role}_token_id"] = _new_role_ids(plan, role, g[f"{role}_token_id"])
             files["generation_config.json"] = (json.dumps(g, indent=2) + "\n").encode("utf-8")
         except (OSError, ValueError):
             pass
