@@ -88,27 +88,38 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def bits_per_byte(model_dir: str, lines: list[str]) -> tuple[float, int]:
+def bits_per_byte(model_dir: str, lines: list[str], batch: int = 16) -> tuple[float, int]:
+    """Bits per UTF-8 byte of `lines` under the model, each line scored after the model's start
+    token (bos, else eos). Lines run in batches of similar length, right-padded with the padding
+    masked out of attention and loss (a causal model's scores of real tokens do not see it)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True).eval()
     start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-    nll = 0.0
+    seqs = []
     nbytes = 0
-    ntok = 0
-    with torch.no_grad():
-        for line in lines:
-            ids = tok(line, add_special_tokens=False)["input_ids"]
-            if not ids:
-                continue
-            x = torch.tensor([[start, *ids]])
-            logits = model(x).logits[0, :-1].float()
-            nll += float(torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="sum"))
+    for line in lines:
+        ids = tok(line, add_special_tokens=False)["input_ids"]
+        if ids:
+            seqs.append([start, *ids])
             nbytes += len(line.encode("utf-8"))
-            ntok += len(ids)
-    return nll / math.log(2) / nbytes, ntok
+    seqs.sort(key=len)
+    nll = 0.0
+    with torch.no_grad():
+        for i in range(0, len(seqs), batch):
+            group = seqs[i : i + batch]
+            width = max(len(s) for s in group)
+            x = torch.zeros((len(group), width), dtype=torch.long)
+            am = torch.zeros((len(group), width), dtype=torch.long)
+            for r, s in enumerate(group):
+                x[r, : len(s)] = torch.tensor(s)
+                am[r, : len(s)] = 1
+            logits = model(input_ids=x, attention_mask=am).logits[:, :-1].float()
+            ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), x[:, 1:], reduction="none")
+            nll += float((ce * am[:, 1:]).sum())
+    return nll / math.log(2) / nbytes, sum(len(s) - 1 for s in seqs)
 
 
 def transplant(base: str, tok: str, out: Path, variant: tuple[str, str, list[str]]) -> dict:
