@@ -20,6 +20,7 @@ transformers = pytest.importorskip("transformers")
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers  # noqa: E402
 
 from toktool.transplant.core import Options, compute_rows, make_plan  # noqa: E402
+from toktool.transplant.spm import spm_tokenizer  # noqa: E402
 from toktool.transplant.vocab import TokInfo, match_vocab, pipeline_family, tok_info  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "tokenizers"
@@ -112,6 +113,7 @@ LAYOUTS = {
     "bert-uncased": (lambda: _wordpiece(True), "wordpiece"),
     "t5-unigram": (lambda: _unigram(False), "metaspace"),
     "albert-unigram": (lambda: _unigram(True), "metaspace"),
+    "sentencepiece-model": (lambda: spm_tokenizer(DATA / "sp-botchan-1k.model"), "metaspace"),
 }
 
 
@@ -321,3 +323,34 @@ def test_output_config_is_complete(tmp_path, layouts):
     assert gen["eos_token_id"] == [eot] and gen["bos_token_id"] == new.vocab["<|begin_of_text|>"]
     model = transformers.AutoModelForCausalLM.from_pretrained(str(out), local_files_only=True)
     assert type(model).__name__ == "LlamaForCausalLM" and model.config.vocab_size == new.size
+
+
+def test_sentencepiece_model_converts_to_the_same_ids():
+    """A `.model` read for transplant encodes as sentencepiece does (the bundled botchan unigram
+    model on the sample text), and carries its control tokens as specials."""
+    import sentencepiece as spm
+
+    path = DATA / "sp-botchan-1k.model"
+    sp = spm.SentencePieceProcessor(model_file=str(path))
+    tok = spm_tokenizer(path)
+    lines = [ln for ln in SAMPLE.read_text(encoding="utf-8").splitlines() if ln.strip()][:300]
+    assert [e.ids for e in tok.encode_batch(lines, add_special_tokens=False)] == sp.encode(lines)
+    info = tok_info(tok, None)
+    assert info.family == "metaspace" and {info.tokens[i] for i in info.specials} == {"<unk>", "<s>", "</s>"}
+
+
+def test_sentencepiece_model_as_new_tokenizer(tmp_path):
+    """transplant takes a `.model` as the new tokenizer and writes it as tokenizer.json."""
+    from conftest import run_cli
+
+    base = _llama_model(tmp_path / "base", _gpt2(), {"bos": "<|endoftext|>", "eos": "<|endoftext|>"})
+    out = tmp_path / "out"
+    proc = run_cli("transplant", str(base), "--tokenizer", str(DATA / "sp-botchan-1k.model"), "-o", str(out), "--method", "fvt", "--report", str(tmp_path / "r.json"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads((tmp_path / "r.json").read_text())
+    new = tok_info(Tokenizer.from_file(str(out / "tokenizer.json")), out)
+    units, gpt2_units = unit_texts(new), set(unit_texts(tok_info(_gpt2(), None)).values())
+    assert rep["new_family"] == "metaspace"
+    assert rep["copied_exact"] == sum(1 for t in units.values() if t in gpt2_units) > 500
+    tok = transformers.AutoTokenizer.from_pretrained(str(out), local_files_only=True)
+    assert tok("Botchan went to Shikoku.")["input_ids"]

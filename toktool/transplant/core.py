@@ -81,9 +81,13 @@ class Plan:
 
 def _load_new_tokenizer(path: str) -> tuple:
     from ..tokenizer_io import load_tokenizer
+    from .spm import find_spm, spm_tokenizer
 
-    loaded = load_tokenizer(path)
     p = Path(path)
+    sp = find_spm(p)
+    if sp is not None:  # a sentencepiece model: converted, the output gets it as tokenizer.json
+        return spm_tokenizer(sp), (p if p.is_dir() else p.parent)
+    loaded = load_tokenizer(path)
     return loaded.tokenizer, (p if p.is_dir() else p.parent)
 
 

@@ -209,6 +209,11 @@ def load_old_tokenizer(model_dir: Path) -> TokInfo:
         from ..tokenizer_io import _from_json
 
         return tok_info(_from_json(p), model_dir)
+    from .spm import find_spm, spm_tokenizer
+
+    sp = find_spm(model_dir)
+    if sp is not None:
+        return tok_info(spm_tokenizer(sp), model_dir)
     try:
         from transformers import AutoTokenizer
 
