@@ -195,7 +195,8 @@ def test_same_text_unit_same_row(layouts, old_name, new_name):
     for i, t in sorted(old_units.items(), reverse=True):
         have[t] = i
     m = match_vocab(old, new)
-    shared = [j for j, t in new_units.items() if t in have]
+    assert m.shadowed == shadowed_bytes(new, new_units)
+    shared = [j for j, t in new_units.items() if t in have and j not in m.shadowed]
     exact = [j for j in range(new.size) if m.how[j] == "exact"]
     for j in shared:
         assert m.how[j] in ("exact", "normalized"), (new.tokens[j], new_units[j])
@@ -212,6 +213,12 @@ def test_same_text_unit_same_row(layouts, old_name, new_name):
         assert len([j for j in exact if j in new_units]) == len(shared)
 
 
+def shadowed_bytes(info: TokInfo, units: dict[int, bytes]) -> set[int]:
+    """Byte-fallback tokens whose byte is also the unit of an ordinary token of the same vocabulary."""
+    ordinary = {t for i, t in units.items() if not (info.byte_fallback and info.tokens[i].startswith("<0x") and len(info.tokens[i]) == 6)}
+    return {i for i, t in units.items() if info.byte_fallback and info.tokens[i].startswith("<0x") and len(info.tokens[i]) == 6 and t in ordinary}
+
+
 def test_llama2_layout_copies_every_shared_token(layouts):
     """The issue's case: a 700-token Llama-2-layout tokenizer onto a byte-level model. Classed as
     an unknown family, `▁the` stayed `▁the` and `<0x41>` matched nothing; now every shared unit
@@ -221,13 +228,16 @@ def test_llama2_layout_copies_every_shared_token(layouts):
     m = match_vocab(old, new)
     units = unit_texts(new)
     gpt2_units = set(unit_texts(old).values())
-    shared = sum(1 for t in units.values() if t in gpt2_units)
+    shared = sum(1 for j, t in units.items() if t in gpt2_units and j not in m.shadowed)
     c = m.counts()
     assert c["exact"] == shared
-    assert shared >= 256 + 200  # all bytes and most pieces
+    assert shared >= 256 + 200  # all bytes (as byte tokens or as ordinary tokens) and most pieces
     assert old.tokens[m.source[new.vocab["▁the"]]] == "Ġthe"
-    assert old.tokens[m.source[new.vocab["<0x41>"]]] == "A"
-    assert old.tokens[m.source[new.vocab["<0x0A>"]]] == "Ċ"
+    # a byte with no ordinary token (0xE2, the lead byte of ’ “ ”) is copied from GPT-2's byte
+    assert "\u00e2" not in new.vocab and old.tokens[m.source[new.vocab["<0xE2>"]]] == "â"
+    # "A" is an ordinary token, so byte fallback never writes <0x41>: not copied, no pieces
+    assert new.vocab["<0x41>"] in m.shadowed and m.source[new.vocab["<0x41>"]] == -1
+    assert old.tokens[m.source[new.vocab["A"]]] == "A"
 
 
 def _llama_model(tmp: Path, tok: Tokenizer, roles: dict[str, str], tied: bool = True) -> Path:
@@ -256,14 +266,21 @@ def test_rows_copied_both_directions(tmp_path, layouts):
         plan = make_plan(str(base), str(tokdir), Options(method="fvt"))
         old_units, new_units = unit_texts(plan.old), unit_texts(plan.new)
         by_text = {t: i for i, t in old_units.items()}
-        shared = [j for j, t in new_units.items() if t in by_text]
+        shared = [j for j, t in new_units.items() if t in by_text and j not in plan.mapping.shadowed]
         assert plan.summary()["copied_exact"] == len(shared)
+        assert plan.summary()["byte_fallback_shadowed"] == len(shadowed_bytes(plan.new, new_units))
+        for j in plan.mapping.shadowed:
+            assert plan.pieces[j] == []  # the token never occurs: no decomposition
         tensors, _ = compute_rows(plan, Options(method="fvt"))
         old_e = load_file(str(base / "model.safetensors"))["model.embed_tokens.weight"]
         new_e = tensors["model.embed_tokens.weight"]
+        mean = old_e.astype(np.float64).mean(axis=0)
+        for j in plan.mapping.shadowed:  # the mean row, not a second copy of the byte's row
+            np.testing.assert_allclose(new_e[j], mean, atol=1e-6)
+        assert len(plan.mapping.shadowed) > 50 if plan.new.byte_fallback else not plan.mapping.shadowed
         checked = 0
         for text in (b" the", b"A", b"\n", b" of", b"\xe2"):
-            for j in (j for j, t in new_units.items() if t == text):
+            for j in (j for j, t in new_units.items() if t == text and j not in plan.mapping.shadowed):
                 src = plan.mapping.source[j]
                 assert old_units[src] == text and np.array_equal(new_e[j], old_e[src])
                 checked += 1

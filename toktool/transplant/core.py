@@ -75,6 +75,7 @@ class Plan:
             "special_by_role": c["special"],
             "new_rows": c["new"],
             "new_without_old_pieces": fvt_empty,
+            "byte_fallback_shadowed": len(self.mapping.shadowed),
             "added_special_tokens": self.added_specials,
         }
 
@@ -186,7 +187,7 @@ def make_plan(base: str, tokenizer: str, opts: Options) -> Plan:
     for j in range(new.size):
         if mapping.source[j] < 0:
             a, b = new.canonical(j)
-            pieces[j] = old_pieces(old, a or b) if (a or b) else []
+            pieces[j] = old_pieces(old, a or b) if (a or b) and j not in mapping.shadowed else []
     return Plan(model, old, new, mapping, method, pieces, added)
 
 
@@ -231,7 +232,9 @@ def omp_sets(mapping: Mapping, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray
     # model, and least squares would happily give them opposite weights that cancel in the base
     order = anchors[np.lexsort((anchors, how[anchors] != "exact"))]
     _, first = np.unique(src[order], return_index=True)
-    return np.sort(order[first]), np.flatnonzero((src < 0) & seen)
+    targets = np.flatnonzero((src < 0) & seen)
+    # shadowed byte-fallback tokens never occur: they keep the mean row rather than an OMP row
+    return np.sort(order[first]), targets[~np.isin(targets, list(mapping.shadowed))]
 
 
 def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[str, np.ndarray], dict]:

@@ -230,6 +230,9 @@ class Mapping:
     source: list[int]
     how: list[str]  # exact | normalized | special | new
     missing_roles: dict[str, int]  # roles the old model uses that the new tokenizer lacks -> old id
+    # byte-fallback tokens (<0x41>) whose byte the new vocabulary also has as an ordinary token ("A"):
+    # byte fallback never emits them, so they are new rows without a decomposition (the mean row)
+    shadowed: set[int] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
         out = {k: 0 for k in ("exact", "normalized", "special", "new")}
@@ -254,10 +257,19 @@ def match_vocab(old: TokInfo, new: TokInfo) -> Mapping:
     norm = old.tokenizer.normalizer
     source = [-1] * new.size
     how = ["new"] * new.size
+    canon = [(None, None) if j in new.specials else new.canonical(j) for j in range(new.size)]
+    primary = {a for a, _ in canon if a is not None}
+    shadowed: set[int] = set()
     for j in range(new.size):
         if j in new.specials:
             continue
-        a, b = new.canonical(j)
+        a, b = canon[j]
+        if a is None and b is not None and b in primary:
+            # Byte fallback only writes <0x41> for a byte no ordinary token covers; with "A" in the
+            # vocabulary, <0x41> never occurs. Copying the row of "A" to it would give both ids
+            # the same logit in the output head and halve the probability of every "A".
+            shadowed.add(j)
+            continue
         for key in (a, b):
             if key is not None and key in lookup:
                 source[j], how[j] = lookup[key], "exact"
@@ -284,7 +296,7 @@ def match_vocab(old: TokInfo, new: TokInfo) -> Mapping:
         if old_id is not None:
             source[j], how[j] = old_id, "special"
     missing = {r: i for r, i in old.roles.items() if r not in new.roles and old.tokens[i] not in new.vocab}
-    return Mapping(source, how, missing)
+    return Mapping(source, how, missing, shadowed)
 
 
 def special_source(old: TokInfo, new: TokInfo, j: int) -> int | None:
