@@ -103,6 +103,6 @@ $(BENCH_DIR)/gemma3/config.json: $(STAMP) scripts/build_gemma3.py scripts/build_
 	$(PY) scripts/build_gemma3.py $(BENCH_DIR)/gemma3
 
 bench-tokensurgeon: $(STAMP) $(AOT) bench-data bench-models bench-tokensurgeon-env $(BENCH_DIR)/gemma3/config.json
-	$(PY) benchmarks/transplant.py --parts peers,diagnose --json $(BENCH_DIR)/transplant-peers.json
+	$(PY) benchmarks/transplant.py --parts peers,diagnose --peer-lines 150 --json $(BENCH_DIR)/transplant-peers.json
 
 .PHONY: bench-tokensurgeon-env bench-tokensurgeon
