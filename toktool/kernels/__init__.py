@@ -12,6 +12,7 @@ matches the sources, else the JIT functions; `build_aot` makes that build.
     parity_train.py the parity-aware BPE merge loop
     stage2_scan.py  SuperBPE's stage-2 pre-tokenizer and piece counter
     pretok_scan.py  the gpt2, gpt4, o200k and llama3 pre-tokenizers as one scanner and piece counter
+    omp.py          batched orthogonal matching pursuit (JIT only; driven by transplantation/omp.py)
     charclass.py    character classes of the scanners (numba-free)
     reference.py    pure-Python twins, for the tests
 """

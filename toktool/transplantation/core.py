@@ -55,15 +55,20 @@ class Plan:
             "special_by_role": c["special"],
             "new_rows": c["new"],
             "new_without_old_pieces": fvt_empty,
+            "byte_fallback_shadowed": len(self.mapping.shadowed),
             "added_special_tokens": self.added_specials,
         }
 
 
 def _load_new_tokenizer(path: str) -> tuple:
     from ..hf import load_hf_tokenizer
+    from .spm import find_spm, spm_tokenizer
 
-    loaded = load_hf_tokenizer(path)
     p = Path(path)
+    sp = find_spm(p)
+    if sp is not None:  # a sentencepiece model: converted, the output gets it as tokenizer.json
+        return spm_tokenizer(sp), (p if p.is_dir() else p.parent)
+    loaded = load_hf_tokenizer(path)
     return loaded.tokenizer, (p if p.is_dir() else p.parent)
 
 
@@ -173,7 +178,7 @@ def _fvt_pieces(old: TokInfo, new: TokInfo, mapping: Mapping, model_dir: Path) -
         if mapping.source[j] < 0:
             a, b = new.canonical(j)
             try:
-                pieces[j] = old_pieces(old, a or b) if (a or b) else []
+                pieces[j] = old_pieces(old, a or b) if (a or b) and j not in mapping.shadowed else []
             except BaseException as e:
                 if not library_failure(e):
                     raise
@@ -230,7 +235,9 @@ def omp_sets(mapping: Mapping, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray
     # model, and least squares would happily give them opposite weights that cancel in the base
     order = anchors[np.lexsort((anchors, how[anchors] != "exact"))]
     _, first = np.unique(src[order], return_index=True)
-    return np.sort(order[first]), np.flatnonzero((src < 0) & seen)
+    targets = np.flatnonzero((src < 0) & seen)
+    # shadowed byte-fallback tokens never occur: they keep the mean row rather than an OMP row
+    return np.sort(order[first]), targets[~np.isin(targets, list(mapping.shadowed))]
 
 
 def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[str, np.ndarray], dict]:
@@ -335,12 +342,51 @@ def tokenizer_files(plan: Plan) -> dict[str, bytes]:
     }
 
 
+def _new_role_ids(plan: Plan, role: str, old_value):
+    """A config's token id for `role` in the new vocabulary. A list (Gemma's eos_token_id is [1, 106])
+    maps element by element through the special rows (ids the new tokenizer has no row for are
+    dropped); a single id becomes the new tokenizer's token of that role."""
+    if isinstance(old_value, list):
+        back = {s: j for j, (s, h) in enumerate(zip(plan.mapping.source, plan.mapping.how)) if h == "special"}
+        out = [back[i] for i in old_value if isinstance(i, int) and i in back]
+        if role in plan.new.roles and plan.new.roles[role] not in out:
+            out.insert(0, plan.new.roles[role])
+        return out
+    return plan.new.roles.get(role)
+
+
+def _architectures(model: ModelDir) -> list[str] | None:
+    """The transformers class for a config without `architectures` (GGUF conversions leave it
+    None; tokensurgeon and pipelines need it): the causal-LM class of its model_type when the
+    checkpoint has an output head (stored or tied), else the bare model class. None when
+    transformers is not installed or does not know the model_type."""
+    mt = model.config.get("model_type")
+    try:
+        from transformers.models.auto import modeling_auto as auto
+    except ImportError:
+        return None
+    causal = model.output_name is not None or bool(model.config.get("tie_word_embeddings"))
+    for table in ((auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,) if causal else ()) + (auto.MODEL_MAPPING_NAMES,):
+        if mt in table:
+            return [table[mt]]
+    return None
+
+
 def config_updates(plan: Plan) -> dict:
+    """Keys of the base config.json to change: vocab_size, every *_token_id by role (kept or added
+    when the new tokenizer has the role), architectures when the base lacks them."""
+    cfg = plan.model.config
     upd: dict = {"vocab_size": plan.new.size}
     for role in ("bos", "eos", "pad", "sep", "cls", "unk", "mask"):
         key = f"{role}_token_id"
-        if key in plan.model.config:
-            upd[key] = plan.new.roles.get(role)
+        if key in cfg:
+            upd[key] = _new_role_ids(plan, role, cfg[key])
+        elif role in ("bos", "eos", "pad") and role in plan.new.roles:
+            upd[key] = plan.new.roles[role]
+    if not cfg.get("architectures"):
+        arch = _architectures(plan.model)
+        if arch:
+            upd["architectures"] = arch
     return upd
 
 
@@ -361,7 +407,7 @@ def transplant(base: str, tokenizer: str, out: str, opts: Options, force: bool =
             g = json.loads(gen.read_text(encoding="utf-8"))
             for role in ("bos", "eos", "pad"):
                 if f"{role}_token_id" in g:
-                    g[f"{role}_token_id"] = plan.new.roles.get(role)
+                    g[f"{role}_token_id"] = _new_role_ids(plan, role, g[f"{role}_token_id"])
             files["generation_config.json"] = (json.dumps(g, indent=2) + "\n").encode("utf-8")
         except (OSError, ValueError):
             pass

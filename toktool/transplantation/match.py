@@ -22,6 +22,13 @@ from ..pretokenize import BYTE_TO_CHAR, CHAR_TO_BYTE
 
 _BYTE_FALLBACK = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 ROLES = ("bos", "eos", "unk", "pad", "mask", "cls", "sep")
+# A token with several roles (SmolLM2's <|im_end|> is eos and pad) takes the row of its first role
+# in this order. eos is predicted at the end of every training sequence, so its input row and
+# output logit are trained hardest; bos/cls start every sequence (input only); sep and mask are
+# trained in encoders; unk is rare; pad is masked out of attention and loss, so its row is often
+# the least trained (or untouched since initialisation). mergekit's tokensurgeon gets the same
+# eos-before-pad result from transformers' special_tokens_map order (bos, eos, unk, sep, pad, ...).
+ROLE_RANK = ("eos", "bos", "sep", "cls", "mask", "unk", "pad")
 # when a role has no token, its nearest stand-in (BERT's [CLS]/[SEP] play bos/eos and back)
 ROLE_FALLBACK = {"bos": "cls", "cls": "bos", "eos": "sep", "sep": "eos"}
 # conventional strings, for tokenizers that ship no tokenizer_config.json
@@ -47,6 +54,7 @@ class TokInfo:
     replacement: str = "\u2581"  # Metaspace replacement character
     model_max_length: int | None = None
     vocab: dict[str, int] = field(default_factory=dict)  # token string -> id (get_vocab is slow)
+    byte_fallback: bool = False  # the model spells unknown bytes as <0x41> tokens
 
     def canonical(self, i: int) -> tuple[bytes | None, bytes | None]:
         """(primary key, secondary key) of token i; None where it stands for no text."""
@@ -57,10 +65,11 @@ class TokInfo:
             if all(c in CHAR_TO_BYTE for c in s):
                 return bytes(CHAR_TO_BYTE[c] for c in s), None
             return s.encode("utf-8"), None  # an added plain-text token
-        if self.family == "metaspace":
+        if self.family == "metaspace" or self.byte_fallback:
             m = _BYTE_FALLBACK.match(s)
             if m:
                 return None, bytes([int(m.group(1), 16)])
+        if self.family == "metaspace":
             return s.replace(self.replacement, " ").encode("utf-8"), None
         if self.family == "wordpiece":
             if s.startswith(self.prefix) and len(s) > len(self.prefix):
@@ -69,25 +78,66 @@ class TokInfo:
         return s.encode("utf-8"), None
 
 
-def _family(spec: dict) -> str:
+def _nodes(node) -> list[dict]:
+    """A pipeline component and everything inside it (Sequence nodes nest their steps under
+    `normalizers`, `pretokenizers`, `decoders` or `processors`), in order."""
+    if not isinstance(node, dict):
+        return []
+    out = [node]
+    for key in ("normalizers", "pretokenizers", "decoders", "processors"):
+        for sub in node.get(key) or []:
+            out += _nodes(sub)
+    return out
+
+
+def _string_pattern(node: dict) -> str | None:
+    pat = node.get("pattern")
+    return pat.get("String") if isinstance(pat, dict) else None
+
+
+def pipeline_family(spec: dict) -> tuple[str, str | None]:
+    """(family, word-boundary character) of a tokenizer.json, read from its whole pipeline.
+
+    Args:
+        spec: the parsed tokenizer.json (dict).
+
+    Returns:
+        ("wordpiece", None) for a WordPiece model; ("bytelevel", None) when a ByteLevel
+        pre-tokenizer or decoder maps bytes to GPT-2's printable alphabet (GPT-2/RoBERTa, and
+        Llama-3/Qwen whose Split regex runs before a regex-less ByteLevel); ("metaspace", c) when
+        spaces are spelled with the character c (usually "▁"): a Metaspace pre-tokenizer or decoder
+        (newer Llama/Mistral files, T5/ALBERT), or the Llama-2/Mistral/Gemma layout with no
+        pre-tokenizer where a normalizer `Replace(" ", c)` (after `Prepend(c)` in Llama-2/Mistral,
+        alone in Gemma) writes them and a decoder `Replace(c, " ")` reads them back; a Unigram
+        model is sentencepiece's and counts as "metaspace" too. ("other", None) otherwise (a
+        WordLevel or a BPE with a plain whitespace split: its token strings are its text).
+
+    Byte-fallback tokens (`<0x41>`) are handled for every family from the model's
+    `byte_fallback` flag (`TokInfo.byte_fallback`), not here.
+    """
     model = spec.get("model") or {}
     if model.get("type") == "WordPiece":
-        return "wordpiece"
-
-    def kinds(node) -> set[str]:
-        if not isinstance(node, dict):
-            return set()
-        out = {node.get("type")}
-        for sub in node.get("pretokenizers", []) or node.get("decoders", []) or []:
-            out |= kinds(sub)
-        return out
-
-    seen = kinds(spec.get("pre_tokenizer")) | kinds(spec.get("decoder"))
-    if "ByteLevel" in seen:
-        return "bytelevel"
-    if "Metaspace" in seen or model.get("type") == "Unigram":
-        return "metaspace"
-    return "other"
+        return "wordpiece", None
+    pre, dec, norm = _nodes(spec.get("pre_tokenizer")), _nodes(spec.get("decoder")), _nodes(spec.get("normalizer"))
+    if any(n.get("type") == "ByteLevel" for n in pre + dec):
+        return "bytelevel", None
+    for n in pre + dec:
+        if n.get("type") == "Metaspace":
+            return "metaspace", n.get("replacement") or "\u2581"
+    # the sentencepiece layout without a pre-tokenizer: the space character comes from the
+    # normalizer that writes it, or from the decoder that reads it back
+    for n in norm:
+        if n.get("type") == "Replace" and _string_pattern(n) == " " and n.get("content"):
+            return "metaspace", n["content"]
+    for n in dec:
+        if n.get("type") == "Replace" and n.get("content") == " " and _string_pattern(n):
+            return "metaspace", _string_pattern(n)
+    for n in norm:
+        if n.get("type") == "Prepend" and n.get("prepend"):
+            return "metaspace", n["prepend"]
+    if model.get("type") == "Unigram":
+        return "metaspace", "\u2581"
+    return "other", None
 
 
 def _read_json(path: Path) -> dict:
@@ -122,7 +172,7 @@ def _role_strings(dirpath: Path | None) -> tuple[dict[str, str], int | None]:
 
 def tok_info(tok: Tokenizer, dirpath: Path | None) -> TokInfo:
     spec = json.loads(tok.to_str())
-    family = _family(spec)
+    family, boundary = pipeline_family(spec)
     size = tok.get_vocab_size(with_added_tokens=True)
     vocab = tok.get_vocab(with_added_tokens=True)
     tokens = [""] * size
@@ -145,10 +195,9 @@ def tok_info(tok: Tokenizer, dirpath: Path | None) -> TokInfo:
     info = TokInfo(tok, family, size, tokens, specials, roles, model_max_length=max_len, vocab=vocab)
     if family == "wordpiece":
         info.prefix = model.get("continuing_subword_prefix") or "##"
-    if family == "metaspace":
-        for node in (spec.get("pre_tokenizer"), spec.get("decoder")):
-            if isinstance(node, dict) and node.get("replacement"):
-                info.replacement = node["replacement"]
+    if family == "metaspace" and boundary:
+        info.replacement = boundary
+    info.byte_fallback = bool(model.get("byte_fallback"))
     return info
 
 
@@ -159,6 +208,11 @@ def load_old_tokenizer(model_dir: Path) -> TokInfo:
         from ..hf import read_tokenizer_json
 
         return tok_info(read_tokenizer_json(p), model_dir)
+    from .spm import find_spm, spm_tokenizer
+
+    sp = find_spm(model_dir)
+    if sp is not None:
+        return tok_info(spm_tokenizer(sp), model_dir)
     try:
         from transformers import AutoTokenizer
 
@@ -175,6 +229,9 @@ class Mapping:
     source: list[int]
     how: list[str]  # exact | normalized | special | new
     missing_roles: dict[str, int]  # roles the old model uses that the new tokenizer lacks -> old id
+    # byte-fallback tokens (<0x41>) whose byte the new vocabulary also has as an ordinary token ("A"):
+    # byte fallback never emits them, so they are new rows without a decomposition (the mean row)
+    shadowed: set[int] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
         out = {k: 0 for k in ("exact", "normalized", "special", "new")}
@@ -199,10 +256,19 @@ def match_vocab(old: TokInfo, new: TokInfo) -> Mapping:
     norm = old.tokenizer.normalizer
     source = [-1] * new.size
     how = ["new"] * new.size
+    canon = [(None, None) if j in new.specials else new.canonical(j) for j in range(new.size)]
+    primary = {a for a, _ in canon if a is not None}
+    shadowed: set[int] = set()
     for j in range(new.size):
         if j in new.specials:
             continue
-        a, b = new.canonical(j)
+        a, b = canon[j]
+        if a is None and b is not None and b in primary:
+            # Byte fallback only writes <0x41> for a byte no ordinary token covers; with "A" in the
+            # vocabulary, <0x41> never occurs. Copying the row of "A" to it would give both ids
+            # the same logit in the output head and halve the probability of every "A".
+            shadowed.add(j)
+            continue
         for key in (a, b):
             if key is not None and key in lookup:
                 source[j], how[j] = lookup[key], "exact"
@@ -222,18 +288,38 @@ def match_vocab(old: TokInfo, new: TokInfo) -> Mapping:
                         source[j], how[j] = lookup[key], "normalized"
                         break
     by_content = {s: i for i, s in old.specials.items()}
-    new_role_of = {i: r for r, i in new.roles.items()}
     for j, s in new.specials.items():
-        role = new_role_of.get(j)
-        old_id = None
-        if role is not None:
-            old_id = old.roles.get(role, old.roles.get(ROLE_FALLBACK.get(role, ""), None))
+        old_id = special_source(old, new, j)
         if old_id is None:
             old_id = by_content.get(s)
         if old_id is not None:
             source[j], how[j] = old_id, "special"
     missing = {r: i for r, i in old.roles.items() if r not in new.roles and old.tokens[i] not in new.vocab}
-    return Mapping(source, how, missing)
+    return Mapping(source, how, missing, shadowed)
+
+
+def special_source(old: TokInfo, new: TokInfo, j: int) -> int | None:
+    """The old id whose row new token j takes by role, or None.
+
+    Args:
+        old, new: the base model's and the new tokenizer's TokInfo.
+        j: a new id.
+
+    Returns:
+        The old token of j's highest-ranked role (ROLE_RANK: eos > bos > sep > cls > mask > unk >
+        pad) that the old tokenizer has; failing that, the stand-in of one of j's roles
+        (ROLE_FALLBACK: cls for bos, sep for eos and back) in the same order; None when j has no
+        role or the old tokenizer has none of them.
+    """
+    roles = sorted((r for r, i in new.roles.items() if i == j), key=ROLE_RANK.index)
+    for r in roles:
+        if r in old.roles:
+            return old.roles[r]
+    for r in roles:
+        alt = ROLE_FALLBACK.get(r)
+        if alt in old.roles:
+            return old.roles[alt]
+    return None
 
 
 def old_pieces(old: TokInfo, key: bytes) -> list[int]:

@@ -95,14 +95,31 @@ class ModelDir:
         return self.tensors[self.input_name].shape[1]
 
     def read(self, name: str) -> np.ndarray:
-        """The tensor as float32 (float64 stays float64), read from disk now."""
+        """The tensor as float32 (float64 stays float64), read from disk now.
+
+        Raises InputError when the file ends before the tensor does. F32 is read straight into
+        the returned array (one copy of the matrix in memory, not the file bytes plus a decoded
+        copy); other dtypes are read as bytes and converted.
+        """
         if self.pickled:
             return np.array(self._pickle_state[name], dtype=np.float32)
         t = self.tensors[name]
+        size = t.end - t.start
         with open(t.file, "rb") as f:
             f.seek(t.start)
-            raw = f.read(t.end - t.start)
-        if len(raw) != t.end - t.start:
+            if t.dtype == "F32" and np.dtype("<f4") == np.dtype(np.float32):
+                arr = np.empty(t.shape, dtype=np.float32)
+                view, got = memoryview(arr.reshape(-1)).cast("B"), 0
+                while got < size:
+                    n = f.readinto(view[got:])
+                    if not n:
+                        break
+                    got += n
+                if got != size:
+                    raise InputError(f"{t.file}: truncated (tensor {name} runs past the end of the file)")
+                return arr
+            raw = f.read(size)
+        if len(raw) != size:
             raise InputError(f"{t.file}: truncated (tensor {name} runs past the end of the file)")
         return decode(raw, t.dtype, t.shape)
 

@@ -19,7 +19,8 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+
+from ..kernels.omp import omp_kernel, top_rows
 
 
 @dataclass
@@ -63,154 +64,127 @@ def select_candidates(targets: np.ndarray, atoms: np.ndarray, inv_norm: np.ndarr
     out = np.empty((targets.shape[0], n_cand), dtype=np.int64)
 
     def block(a: int) -> None:
-        out[a : a + chunk] = _top_rows(targets[a : a + chunk] @ unit.T, n_cand)
+        out[a : a + chunk] = top_rows(targets[a : a + chunk] @ unit.T, n_cand)
 
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         list(pool.map(block, range(0, targets.shape[0], chunk)))
     return out
 
 
-@njit(cache=True, nogil=True)
-def _top_rows(c, n_cand):  # pragma: no cover - compiled
-    """Indices of the n_cand largest |c| per row, ascending; ties go to the lower index.
+def _exact_block(x: np.ndarray, unit: np.ndarray, atoms: np.ndarray, k: int, tol2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact OMP for a block of targets, every step's correlations as one matrix product.
 
-    Exact, but a full partition of every row is the slow part of candidate selection: a strided
-    sample gives a threshold that keeps a few times n_cand entries, and only those are partitioned
-    (the full partition remains the fallback when the sample guessed too high).
+    The same algorithm, stopping rules and float64 factorisation as `kernels.omp.omp_kernel` with every atom
+    a candidate; only the scan differs: |x_t - P x_t| against all m unit atoms is a (b x d) @ (d x m)
+    product in the input dtype (BLAS), instead of a per-target loop. Targets that have stopped
+    drop out of the product.
     """
-    rows, m = c.shape
-    out = np.empty((rows, n_cand), dtype=np.int64)
-    stride = max(1, m // 1024)
-    for i in range(rows):
-        a = np.abs(c[i])
-        sample = np.sort(a[::stride])
-        keep = min(sample.shape[0] - 1, (3 * n_cand * sample.shape[0]) // m + 1)
-        guess = sample[sample.shape[0] - 1 - keep]
-        pool = 0
-        for j in range(m):
-            if a[j] >= guess:
-                pool += 1
-        if pool >= n_cand:
-            vals = np.empty(pool, dtype=a.dtype)
-            w = 0
-            for j in range(m):
-                if a[j] >= guess:
-                    vals[w] = a[j]
-                    w += 1
-            th = np.partition(vals, pool - n_cand)[pool - n_cand]
-        else:
-            th = np.partition(a, m - n_cand)[m - n_cand]
-        above = 0
-        for j in range(m):
-            if a[j] > th:
-                above += 1
-        ties = n_cand - above  # how many entries equal to the threshold to keep
-        w = 0
-        for j in range(m):
-            if a[j] > th or (a[j] == th and ties > 0):
-                if a[j] == th:
-                    ties -= 1
-                out[i, w] = j
-                w += 1
-    return out
+    b, d = x.shape
+    r = x.astype(np.float64)
+    xx = np.einsum("ij,ij->i", r, r)
+    q = np.zeros((b, k, d))
+    rr = np.zeros((b, k, k))
+    z = np.zeros((b, k))
+    picked = np.full((b, k), -1, dtype=np.int64)
+    count = np.zeros(b, dtype=np.int64)
+    live = np.flatnonzero(xx > 0)
+    for step in range(k):
+        if len(live) == 0:
+            break
+        corr = np.abs(r[live].astype(x.dtype) @ unit.T)
+        if step:
+            np.put_along_axis(corr, picked[live, :step], -1, axis=1)
+        best = np.argmax(corr, axis=1)
+        ok = corr[np.arange(len(live)), best] > 0
+        live, best = live[ok], best[ok]
+        v = atoms[best].astype(np.float64)
+        an = np.einsum("ij,ij->i", v, v)
+        for _ in range(2):
+            if step:
+                h = np.einsum("bkd,bd->bk", q[live, :step], v)
+                rr[live, :step, step] += h
+                v -= np.einsum("bk,bkd->bd", h, q[live, :step])
+        nv2 = np.einsum("ij,ij->i", v, v)
+        ok = nv2 > 1e-10 * an  # the atom lies in the span already: nothing left to gain
+        live, best, v, nv2 = live[ok], best[ok], v[ok], nv2[ok]
+        nv = np.sqrt(nv2)
+        rr[live, step, step] = nv
+        qs = v / nv[:, None]
+        q[live, step] = qs
+        zs = np.einsum("ij,ij->i", qs, r[live])
+        z[live, step] = zs
+        r[live] -= zs[:, None] * qs
+        picked[live, step] = best
+        count[live] = step + 1
+        res = np.einsum("ij,ij->i", r[live], r[live])
+        live = live[res > tol2 * xx[live]]
+    coef = np.zeros((b, k))
+    diag = np.einsum("bii->bi", rr).copy()
+    diag[diag == 0] = 1.0  # unused steps: z = 0 there, so their weight is 0
+    for i in range(k - 1, -1, -1):
+        coef[:, i] = (z[:, i] - np.einsum("bj,bj->b", rr[:, i, i + 1 :], coef[:, i + 1 :])) / diag[:, i]
+    coef[picked < 0] = 0.0
+    return picked, coef
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def _omp_kernel(targets, atoms, inv_norm, cand, k, tol2):  # pragma: no cover - compiled
-    """The scan over candidates (the hot loop) runs in the input dtype so that float32 vectorises;
-    the factorisation and the residual are kept in float64."""
-    n, d = targets.shape
-    n_cand = cand.shape[1]
-    idx = np.full((n, k), -1, dtype=np.int64)
-    coef = np.zeros((n, k), dtype=np.float64)
-    zero = targets[0, 0] - targets[0, 0]  # a zero of the scan dtype (the wrapper never passes n == 0)
-    for t in prange(n):
-        r = targets[t].astype(np.float64)
-        rs = targets[t].copy()  # the residual in the scan dtype
-        xx = 0.0
-        for e in range(d):
-            xx += r[e] * r[e]
-        if xx == 0.0:
-            continue
-        q = np.zeros((k, d), dtype=np.float64)
-        rr = np.zeros((k, k), dtype=np.float64)
-        z = np.zeros(k, dtype=np.float64)
-        used = np.zeros(n_cand, dtype=np.bool_)
-        picked = np.zeros(k, dtype=np.int64)
-        count = 0
-        for step in range(k):
-            best = -1
-            bestv = 0.0
-            for c in range(n_cand):
-                if used[c]:
-                    continue
-                a = cand[t, c]
-                s = zero
-                for e in range(d):
-                    s += atoms[a, e] * rs[e]
-                sv = abs(s) * inv_norm[a]
-                if sv > bestv:
-                    bestv = sv
-                    best = c
-            if best < 0:
-                break
-            a = cand[t, best]
-            v = atoms[a].astype(np.float64)
-            an = 0.0
-            for e in range(d):
-                an += v[e] * v[e]
-            for _ in range(2):
-                for j in range(step):
-                    h = 0.0
-                    for e in range(d):
-                        h += q[j, e] * v[e]
-                    rr[j, step] += h
-                    for e in range(d):
-                        v[e] -= h * q[j, e]
-            nv = 0.0
-            for e in range(d):
-                nv += v[e] * v[e]
-            if nv <= 1e-10 * an:  # the atom lies in the span already: nothing left to gain
-                break
-            nv = np.sqrt(nv)
-            rr[step, step] = nv
-            zs = 0.0
-            for e in range(d):
-                q[step, e] = v[e] / nv
-                zs += q[step, e] * r[e]
-            z[step] = zs
-            res = 0.0
-            for e in range(d):
-                r[e] -= zs * q[step, e]
-                rs[e] = r[e]
-                res += r[e] * r[e]
-            used[best] = True
-            picked[step] = a
-            count = step + 1
-            if res <= tol2 * xx:
-                break
-        for i in range(count - 1, -1, -1):
-            s2 = z[i]
-            for j in range(i + 1, count):
-                s2 -= rr[i, j] * coef[t, j]
-            coef[t, i] = s2 / rr[i, i]
-            idx[t, i] = picked[i]
-    return idx, coef
+def omp_exact(targets: np.ndarray, atoms: np.ndarray, k: int, tol: float = 1e-4, dtype=np.float32, block: int = 256, workers: int | None = None) -> OMPResult:
+    """Exact OMP (every anchor a candidate at every step), BLAS-batched: `omp(..., candidates=0)`.
+
+    Args:
+        targets: n x d, the vectors to approximate (float; computed in `dtype`).
+        atoms: m x d, the dictionary (anchors).
+        k: at most k atoms per target.
+        tol: stop a target once ||residual|| <= tol * ||target||.
+        dtype: float32 or float64, the dtype of the correlation products.
+        block: targets per matrix product.
+        workers: threads (default: all cores); each block runs single-threaded BLAS so that the
+            rounding, hence the atoms picked, does not depend on the thread count.
+
+    Returns:
+        OMPResult with idx (n x k, int64, -1 past the last atom) and coef (n x k, float64).
+
+    Cost is n*m*d*k multiply-adds, as for tokensurgeon's batched torch OMP (Goddard & Neto 2025),
+    all of it in sgemm/dgemm.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    targets = np.ascontiguousarray(targets, dtype=dtype)
+    atoms = np.ascontiguousarray(atoms, dtype=dtype)
+    n = targets.shape[0]
+    idx = np.full((n, k), -1, np.int64)
+    coef = np.zeros((n, k))
+    if n == 0 or atoms.shape[0] == 0:
+        return OMPResult(idx, coef)
+    kk = min(k, atoms.shape[0])
+    unit = np.ascontiguousarray(atoms * inverse_norms(atoms)[:, None])
+
+    def run(a: int) -> None:
+        i, c = _exact_block(targets[a : a + block], unit, atoms, kk, tol * tol)
+        idx[a : a + block, :kk], coef[a : a + block, :kk] = i, c
+
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        list(pool.map(run, range(0, n, block)))
+    return OMPResult(idx, coef)
 
 
 def omp(targets: np.ndarray, atoms: np.ndarray, k: int, candidates: int = 256, tol: float = 1e-4, dtype=np.float32) -> OMPResult:
     """Sparse codes of `targets` (n x d) over `atoms` (m x d), at most k atoms each.
 
     Stops early for a target once its residual is below `tol` of its norm (an exact match needs one
-    atom, not k) or when every remaining candidate lies in the span already.
+    atom, not k) or when every remaining candidate lies in the span already. `candidates` <= 0 or
+    >= m is exact OMP, run by `omp_exact` (BLAS-batched).
     """
+    if candidates <= 0 or candidates >= atoms.shape[0]:
+        return omp_exact(targets, atoms, k, tol, dtype)
     targets = np.ascontiguousarray(targets, dtype=dtype)
     atoms = np.ascontiguousarray(atoms, dtype=dtype)
     if targets.shape[0] == 0 or atoms.shape[0] == 0:
         return OMPResult(np.full((targets.shape[0], k), -1, np.int64), np.zeros((targets.shape[0], k)))
     inv = inverse_norms(atoms)
     cand = np.ascontiguousarray(select_candidates(targets, atoms, inv, candidates))
-    idx, coef = _omp_kernel(targets, atoms, inv, cand, min(k, cand.shape[1]), tol * tol)
+    idx, coef = omp_kernel(targets, atoms, inv, cand, min(k, cand.shape[1]), tol * tol)
     if idx.shape[1] < k:
         idx = np.pad(idx, ((0, 0), (0, k - idx.shape[1])), constant_values=-1)
         coef = np.pad(coef, ((0, 0), (0, k - coef.shape[1])))

@@ -1,6 +1,6 @@
 """The same batched OMP as omp.py, in torch, for a GPU (or torch's CPU kernels).
 
-Step for step the algorithm of `omp._omp_kernel`: candidate pre-selection by |cosine|, a scan in
+Step for step the algorithm of `kernels.omp.omp_kernel`: candidate pre-selection by |cosine|, a scan in
 the input dtype, modified Gram-Schmidt applied twice in float64, the same stopping rules, and a
 triangular solve for the weights. Targets run in blocks; a target that has stopped keeps its
 factorisation fixed (masked updates) so every row ends exactly where the CPU loop would end.
