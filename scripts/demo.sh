@@ -11,8 +11,9 @@ echo >&2
 echo "== toktool encode / decode" >&2
 echo "héllo wörld, the rights of everyone" | "$T" encode "$out/tok" --tokens
 echo "héllo wörld, the rights of everyone" | "$T" encode "$out/tok"
-if diff <("$T" encode "$out/tok" < data/sample/botchan.txt | "$T" decode "$out/tok") data/sample/botchan.txt >/dev/null; then
-  echo "round-trip of data/sample/botchan.txt through encode | decode: identical" >&2
+# the file starts with a UTF-8 byte-order mark, which toktool drops from every text input: compare without it
+if diff <("$T" encode "$out/tok" < data/sample/botchan.txt | "$T" decode "$out/tok") <(sed '1s/^\xEF\xBB\xBF//' data/sample/botchan.txt) >/dev/null; then
+  echo "round-trip of data/sample/botchan.txt through encode | decode: identical (after its byte-order mark)" >&2
 else
   echo "round-trip FAILED" >&2; exit 1
 fi

@@ -16,6 +16,18 @@ from pathlib import Path
 from .errors import OutputExistsError, ToktoolError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _as_created(path: Path, directory: bool) -> None:
+    """Give a temporary file or directory the permissions a plain open()/mkdir() would have:
+    tempfile makes them private (0600/0700), and an output must be readable as any other file."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def check_output(path: str | os.PathLike, force: bool) -> Path:
     """Fail early (before any work) when an output exists and --force was not given."""
     p = Path(path)
@@ -33,6 +45,7 @@ def atomic_file(path: str | os.PathLike, force: bool = False, mode: str = "wb") 
     p = check_output(path, force)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    _as_created(Path(tmp), directory=False)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
             yield f
@@ -62,6 +75,7 @@ def atomic_dir(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     p = check_output(path, force)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
+    _as_created(tmp, directory=True)
     try:
         yield tmp
         old = None

@@ -309,11 +309,12 @@ def text_problem(head: bytes) -> str | None:
         return None
     # UTF-16 and UTF-32 put their NULs in fixed byte positions (ASCII in UTF-16LE: every odd byte; in
     # UTF-32LE: three bytes in four) and leave the low byte's position free of them; NUL in UTF-8
-    # text (runs of padding, separators) falls on every position alike. Below 64 bytes the shares
-    # say little (a short gzip header can look patterned): the binary test below decides there
-    if len(head) >= 64:
+    # text (runs of padding, separators) falls on every position alike. With few NULs, or below 64
+    # bytes, the shares say little (a short gzip header can look patterned; a line of text with a few
+    # NUL separators can fall on one position): the binary test below decides there
+    if len(head) >= 64 and head.count(0) >= 16:
         share = [head[k::4].count(0) / len(head[k::4]) for k in range(4)]
-        if max(share) >= 0.25 and min(share) <= max(share) / 10:
+        if max(share) >= 0.5 and min(share) <= max(share) / 10:
             return f"looks like UTF-16 or UTF-32 text (NUL in every other byte near the start); {_CONVERT}"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is fine

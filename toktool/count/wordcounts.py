@@ -198,7 +198,10 @@ class WordCounts:
                 arrays = {k: z[k] for k in z.files}
         except FileNotFoundError:
             raise InputError(f"{p}: no such counts file") from None
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
+        except ValueError as e:  # numpy's message for a pickle advises loading it unsafely: we never do
+            why = "it holds pickled data" if "pickle" in str(e) else f"ValueError: {e}"
+            raise InputError(f"{p}: not a toktool counts file ({why})") from None
+        except (OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
             raise InputError(f"{p}: not a toktool counts file ({type(e).__name__}: {e})") from None
         try:
             meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))

@@ -97,6 +97,13 @@ def _bpe_result_info(result: BPEResult) -> dict:
     }
 
 
+def _paths(inputs) -> list[str]:
+    """One path (str or Path) or a sequence of them, as a list: a str is never read letter by letter."""
+    if isinstance(inputs, (str, Path)):
+        return [str(inputs)]
+    return [str(i) for i in inputs]
+
+
 def _seconds(t0: float) -> float:
     return round(time.perf_counter() - t0, 3)
 
@@ -145,6 +152,7 @@ def train_bpe(
     Raises ToktoolError for bad options or an empty corpus, InputError (a ToktoolError) for an
     unreadable input, naming the file and line."""
     hooks = hooks or TrainHooks()
+    inputs = _paths(inputs)
     corpus_opts = CorpusOptions(text_field, errors, workers, max_bytes, sample_docs, seed)
     corpus_opts.check()
     sampling = corpus_opts.sampling()
@@ -248,7 +256,7 @@ def train_superbpe(
         special_tokens=specials,
     )
     t_start = time.perf_counter()
-    paths = expand_inputs(list(inputs))
+    paths = expand_inputs(_paths(inputs))
     timings: dict = {}
     t0 = time.perf_counter()
     presets = [opts.stage1_pretokenizer, opts.stage2_pretokenizer]
@@ -324,7 +332,7 @@ def extend(
     corpus_opts.check()
     sampling = corpus_opts.sampling()
     t_start = time.perf_counter()
-    paths = expand_inputs(list(inputs))
+    paths = expand_inputs(_paths(inputs))
     b = load_base(base)
     if pretokenizer and not superword:
         b.preset = get_preset(pretokenizer).name

@@ -1,0 +1,52 @@
+"""Cases found by trying toktool as a new user would, from a fresh clone: each the right behaviour."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import toktool
+from toktool.corpus import text_problem
+from toktool.count import WordCounts
+from toktool.errors import InputError
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def test_a_few_nuls_in_a_short_utf8_text_are_text_not_utf16():
+    head = ("\n" + "11111111\x001\u2028\u2028\U0001f600\x0011111\u00e9\u2028\n" * 2).encode("utf-8")
+    assert text_problem(head) is None
+    assert "UTF-16" in text_problem("hello world, a line of text\n".encode("utf-16-le") * 4)
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = toktool.train_bpe(str(DATA / "udhr" / "eng.txt"), vocab_size=300).save(tmp_path / "tok")
+        counts = tmp_path / "c.counts"
+        toktool.count_corpus([str(DATA / "udhr" / "eng.txt")], "gpt2").save(counts)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert stat.S_IMODE((out / "tokenizer.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE(counts.stat().st_mode) == 0o644
+
+
+def test_one_path_as_a_str_is_one_input():
+    a = toktool.train_bpe(str(DATA / "udhr" / "eng.txt"), vocab_size=300)
+    b = toktool.train_bpe([str(DATA / "udhr" / "eng.txt")], vocab_size=300)
+    assert a.tokenizer.to_str() == b.tokenizer.to_str()
+
+
+def test_a_pickle_is_not_loaded_and_not_advised(tmp_path):
+    import numpy as np
+
+    p = tmp_path / "x.counts"
+    with open(p, "wb") as f:
+        np.save(f, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(InputError) as e:
+        WordCounts.load(p)
+    assert "pickled" in str(e.value) and "allow_pickle" not in str(e.value)
