@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .lazy import lazy_getattr
 
 # public name -> module that defines it
 _API = {
@@ -62,15 +63,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
     from .transplantation import transplant
 
 
-def __getattr__(name: str):
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'toktool' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("toktool", _API, globals())
 
 
 def __dir__() -> list[str]:

@@ -369,13 +369,18 @@ def iter_lines(path: str, errors: str, stats: CorpusStats, column: str | None = 
                 raise InputError(f"{info.path}: corrupt zstd stream: {e}") from None
             raise
     finally:
-        if hasher is not None:
-            info.sha256 = hasher.hash.hexdigest()
-            info.bytes = hasher.nbytes
-            stats.raw_done += hasher.nbytes
-            stats._reader = None
-        if path != "-":
-            stream.close()
+        _close_input(path, stream, hasher, info, stats)
+
+
+def _close_input(path: str, stream: BinaryIO, hasher: _HashingReader | None, info: InputInfo, stats: CorpusStats) -> None:
+    """Record what was read of one input (its SHA-256 and raw bytes) and close it (not stdin)."""
+    if hasher is not None:
+        info.sha256 = hasher.hash.hexdigest()
+        info.bytes = hasher.nbytes
+        stats.raw_done += hasher.nbytes
+        stats._reader = None
+    if path != "-":
+        stream.close()
 
 
 NEWLINE = b"\n"
@@ -434,24 +439,42 @@ def _line_blocks(path: str, errors: str, stats: CorpusStats, block_bytes: int) -
                 if not data:
                     break
             raw_lines = data.count(NEWLINE)
-            n_lines = raw_lines + (0 if data.endswith(NEWLINE) else 1)
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                data, n_lines = apply_utf8_policy(data, errors, stats, info.path, lines_before)
+            data, n_lines = valid_block(data, errors, stats, info.path, lambda: lines_before)  # noqa: B023 - called at once
             lines_before += raw_lines
             if data:
                 stats.texts += n_lines
                 stats.bytes += len(data)
                 yield data
     finally:
-        if hasher is not None:
-            info.sha256 = hasher.hash.hexdigest()
-            info.bytes = hasher.nbytes
-            stats.raw_done += hasher.nbytes
-            stats._reader = None
-        if path != "-":
-            stream.close()
+        _close_input(path, stream, hasher, info, stats)
+
+
+def valid_block(data: bytes, errors: str, stats: CorpusStats, where: str, lines_before: Callable[[], int]) -> tuple[bytes, int]:
+    """A block of whole lines as (valid UTF-8 block, texts in it), the --errors policy applied line by
+    line where it is not valid UTF-8 (apply_utf8_policy). `lines_before()` (the input's lines before
+    the block) is only asked for when a line is bad."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return apply_utf8_policy(data, errors, stats, where, lines_before())
+    return data, data.count(NEWLINE) + (0 if data.endswith(NEWLINE) else 1)
+
+
+def record_text(line: str, text_field: str, where: str, lineno: Callable[[], int]) -> str | None:
+    """The `text_field` string of one JSON-lines record (None when it is null; the caller counts it).
+    Raises InputError naming `where` and the line (`lineno()`, asked for only then) for a malformed
+    record, a missing field or a field that is not a string."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{where}:{lineno()}: malformed JSON line: {e.msg} (column {e.colno})") from None
+    try:
+        text = record_field(record, text_field)
+    except KeyError:
+        raise InputError(f"{where}:{lineno()}: record has no field {text_field!r}") from None
+    if text is not None and not isinstance(text, str):
+        raise InputError(f"{where}:{lineno()}: field {text_field!r} is {type(text).__name__}, expected a string")
+    return text
 
 
 def apply_utf8_policy(data: bytes, errors: str, stats: CorpusStats, where: str, lines_before: int) -> tuple[bytes, int]:
@@ -493,25 +516,15 @@ def record_field(record: object, dotted: str) -> object:
 
 def _jsonl_docs(path: str, text_field: str, errors: str, stats: CorpusStats) -> Iterator[tuple[int, str]]:
     """(line number, text) for one JSON-lines input."""
+    where = display_name(path)
     for lineno, line in iter_lines(path, errors, stats, text_field):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{display_name(path)}:{lineno}: malformed JSON line: {e.msg} (column {e.colno})") from None
-        try:
-            text = record_field(record, text_field)  # type: ignore[arg-type]
-        except KeyError:
-            raise InputError(f"{display_name(path)}:{lineno}: record has no field {text_field!r}") from None
+        text = record_text(line, text_field, where, lambda: lineno)  # noqa: B023 - called at once
         if text is None:
             stats.null_texts += 1
             stats.inputs[-1].nulls += 1
             continue
-        if not isinstance(text, str):
-            raise InputError(
-                f"{display_name(path)}:{lineno}: field {text_field!r} is {type(text).__name__}, expected a string"
-            )
         yield lineno, text
 
 

@@ -14,20 +14,19 @@ for its piece; `SplitStats` are summed per input by the engine.
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..corpus import (
     CorpusStats,
-    apply_utf8_policy,
     display_name,
     is_jsonl_name,
     iter_line_blocks,
     iter_texts,
-    record_field,
+    record_text,
     start_text,
+    valid_block,
 )
 from ..errors import InputError, ToktoolError
 
@@ -152,19 +151,10 @@ def _read_range(split: Split, text_field: str | None, errors: str, stats: SplitS
                 if jsonl:
                     if not text.strip():
                         continue
-                    try:
-                        record = json.loads(text)
-                    except json.JSONDecodeError as e:
-                        raise InputError(f"{where}:{line_no()}: malformed JSON line: {e.msg} (column {e.colno})") from None
-                    try:
-                        value = record_field(record, text_field)  # type: ignore[arg-type]
-                    except KeyError:
-                        raise InputError(f"{where}:{line_no()}: record has no field {text_field!r}") from None
+                    value = record_text(text, text_field, where, line_no)  # type: ignore[arg-type]
                     if value is None:
                         stats.nulls += 1
                         continue
-                    if not isinstance(value, str):
-                        raise InputError(f"{where}:{line_no()}: field {text_field!r} is {type(value).__name__}, expected a string")
                     text = value
                 stats.texts += 1
                 stats.bytes += len(text.encode("utf-8")) if not text.isascii() else len(text)
@@ -215,12 +205,7 @@ def read_split_blocks(split: Split, errors: str, stats: SplitStats, block_bytes:
                     pos += len(tail)
                     data += tail
                 raw_lines = data.count(b"\n")
-                n = raw_lines + (0 if data.endswith(b"\n") else 1)
-                try:
-                    data.decode("utf-8")
-                except UnicodeDecodeError:
-                    before = _newlines_before(path, first_line) + lines
-                    data, n = apply_utf8_policy(data, errors, cs, where, before)
+                data, n = valid_block(data, errors, cs, where, lambda: _newlines_before(path, first_line) + lines)  # noqa: B023
                 lines += raw_lines
                 if data:
                     stats.texts += n

@@ -7,6 +7,8 @@
     plots.py    PNG figures of an EvalResult
 """
 
+from ..lazy import lazy_getattr
+
 _NAMES = {
     "EvalOptions": "..options",
     "ALL": ".table",
@@ -18,13 +20,5 @@ _NAMES = {
 __all__ = sorted(_NAMES)
 
 
-def __getattr__(name: str):
-    # the face loads its modules on first use: `toktool.evaluation.catalog` (light) must not pull in numpy
-    module = _NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+# names load on first use: importing a light submodule (catalog, options) must not pull in numpy
+__getattr__ = lazy_getattr(__name__, _NAMES, globals())

@@ -7,6 +7,8 @@
     workflows.py  count -> train -> `Trained` for every algorithm, and the one train.json builder
 """
 
+from ..lazy import lazy_getattr
+
 _NAMES = {
     "BPEOptions": "..options",
     "CorpusOptions": "..options",
@@ -24,13 +26,5 @@ _NAMES = {
 __all__ = sorted(_NAMES)
 
 
-def __getattr__(name: str):
-    # the face loads its modules on first use: `toktool.train.superbpe` (light) must not pull in numpy
-    module = _NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+# loaded on first use: `toktool.train.superbpe` and the like must not pull in numpy
+__getattr__ = lazy_getattr(__name__, _NAMES, globals())

@@ -272,22 +272,7 @@ def train_superbpe(
     timings["stage2_s"] = _seconds(t0)
     tok = _extended(base, ext, opts.stage2_pretokenizer)
     timings["total_s"] = _seconds(t_start)
-    options = {
-        "vocab_size": opts.vocab_size,
-        "pretokenizer": stage2["pretokenizer"],
-        "stage1_pretokenizer": opts.stage1_pretokenizer,
-        "transition": opts.transition,
-        "base": None,
-        "max_words": opts.max_words,
-        "allow_colon_space": opts.allow_colon_space,
-        "max_line_bytes": opts.max_line_bytes,
-        "min_frequency": opts.min_frequency,
-        "special_tokens": [a["content"] for a in base.spec.get("added_tokens") or []],
-        "max_token_length": opts.max_token_length,
-        "text_field": text_field,
-        "errors": errors,
-        **(sampling.as_dict() if sampling else {}),
-    }
+    options = _staged_options(opts, stage2["pretokenizer"], base, None, True, text_field, errors, sampling)
     result = {"vocab_size": tok.get_vocab_size(with_added_tokens=True), "merges": len(base.merges) + len(ext.new_merges)}
     info = train_info("superbpe", options, corpus, result, timings, stage1=stage1, stage2=stage2)
     return Trained(tok, info)
@@ -358,25 +343,30 @@ def extend(
     timings["stage2_s" if superword else "extend_s"] = _seconds(t0)
     tok = _extended(b, ext, opts.stage2_pretokenizer if superword else None)
     timings["total_s"] = _seconds(t_start)
-    options = {
+    options = _staged_options(opts, section.get("pretokenizer"), b, str(base), superword, text_field, errors, sampling)
+    result = {"vocab_size": tok.get_vocab_size(with_added_tokens=True), "merges": len(b.merges) + len(ext.new_merges)}
+    sections = {"stage2": section} if superword else {"extension": section}
+    return Trained(tok, train_info("superbpe" if superword else "bpe", options, wc.corpus, result, timings, **sections))
+
+
+def _staged_options(opts: SuperOptions, preset, base, base_path: str | None, superword: bool, text_field, errors, sampling) -> dict:
+    """train.json's options of SuperBPE (base_path None: stage 1 trained here) or of an extension."""
+    return {
         "vocab_size": opts.vocab_size,
-        "pretokenizer": section.get("pretokenizer"),
-        "stage1_pretokenizer": None,
-        "transition": None,
-        "base": {"path": str(base), "vocab_size": b.size},
+        "pretokenizer": preset,
+        "stage1_pretokenizer": None if base_path else opts.stage1_pretokenizer,
+        "transition": None if base_path else opts.transition,
+        "base": {"path": base_path, "vocab_size": base.size} if base_path else None,
         "max_words": opts.max_words if superword else None,
         "allow_colon_space": opts.allow_colon_space if superword else None,
         "max_line_bytes": opts.max_line_bytes if superword else None,
         "min_frequency": opts.min_frequency,
-        "special_tokens": [a["content"] for a in b.spec.get("added_tokens") or []],
+        "special_tokens": [a["content"] for a in base.spec.get("added_tokens") or []],
         "max_token_length": opts.max_token_length,
         "text_field": text_field,
         "errors": errors,
         **(sampling.as_dict() if sampling else {}),
     }
-    result = {"vocab_size": tok.get_vocab_size(with_added_tokens=True), "merges": len(b.merges) + len(ext.new_merges)}
-    sections = {"stage2": section} if superword else {"extension": section}
-    return Trained(tok, train_info("superbpe" if superword else "bpe", options, wc.corpus, result, timings, **sections))
 
 
 def _stage2_preset(name: str) -> str:
