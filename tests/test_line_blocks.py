@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from toktool.corpus import CorpusStats, iter_line_blocks, iter_texts
 from toktool.count import count_corpus, count_plain
 from toktool.count.scan_counter import ScanCounter
-from toktool.count.stage2_counter import PieceCounter
 from toktool.errors import InputError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -76,7 +75,7 @@ def test_binary_and_utf16_are_refused_as_by_the_line_reader(tmp_path):
 @pytest.mark.parametrize("preset", ["gpt2", "gpt4", "o200k", "llama3", "superbpe"])
 def test_block_counts_equal_the_regex_counts_on_every_udhr_script(preset):
     files = sorted((DATA / "udhr").glob("*.txt"))[::7]
-    counter = PieceCounter() if preset == "superbpe" else ScanCounter(preset)
+    counter = ScanCounter(preset)
     for block in iter_line_blocks([str(f) for f in files], block_bytes=4096):
         counter.add_block(block)
     s = counter.sorted()

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 
 from toktool.count import count_plain
 from toktool.count.scan_counter import ScanCounter, scan_presets, scan_tables
-from toktool.count.stage2_counter import merge_parts
+from toktool.count.sorted_runs import merge_parts
 from toktool.kernels import pretok_scan as k
 from toktool.pretokenize import PRESETS
 
-SCANNED = ["gpt2", "gpt4", "o200k", "llama3"]
+SCANNED = ["gpt2", "gpt4", "o200k", "llama3", "superbpe"]
 STRINGS_PER_EXAMPLE = 20
 EXAMPLES = 300  # x 20 strings = 6,000 strings per preset (over 5,000 distinct)
 
@@ -52,7 +52,7 @@ _FRAGMENTS = [
     " ", "  ", "   ", "\t", " \t", "\n", "\n\n", "\r\n", "\r", " \n", "  \n  ", "\r\n\r\n", "\u2028", "\u2029", "\x85",
     "\x00", "\x0b", "\x0c", "\x1c", "\x1f", "\u00a0", "\u3000", "\u200b", "\ufeff",
     # punctuation runs, slashes (o200k keeps [\r\n/]* after them)
-    ".", "...", "--", "/", "//", "./\n/", "!!\r/\r\n", " ..", "\u201c", "\u00bf",
+    ".", "...", "--", "/", "//", "./\n/", "!!\r/\r\n", " ..", "\u201c", "\u00bf", ": ", " :: ", "->", " (x)", "--/\r/\n",
     # letters by category: Lu, Ll, Lt, Lm, Lo, combining marks, mixed scripts
     "a", "A", "Ab", "aB", "ABC", "HELLO", "\u01c5", "\u02b0", "\u3005", "\u00e9", "e\u0301", "E\u0301", "\u0301",
     "\u0301\u0301", "\u20dd", "\u0903", " of the", "The", "\u65e5\u672c\u8a9e", "\u0440\u0443\u0441", "\u0394\u03b5",
@@ -168,7 +168,7 @@ def _fill(preset, texts, specials=()):
 
 @pytest.mark.parametrize("preset", SCANNED)
 def test_sorted_parts_merge_as_the_regex_counts(preset):
-    """Two processes' shares merge (stage2_counter.merge_parts) into the counts of the whole."""
+    """Two processes' shares merge (sorted_runs.merge_parts) into the counts of the whole."""
     lines = (UDHR / "eng.txt").read_text(encoding="utf-8").splitlines(keepends=True)
     half = len(lines) // 2
     parts = []
@@ -204,8 +204,8 @@ def test_tables_follow_regex():
 
 def test_scan_presets_and_errors():
     assert scan_presets() == frozenset(SCANNED)
-    with pytest.raises(ValueError, match="superbpe"):
-        ScanCounter("superbpe")
+    with pytest.raises(ValueError, match="superbpe-digits"):
+        ScanCounter("superbpe-digits")
     sc = ScanCounter("gpt2")
     sc.add_texts([])
     sc.add_texts(["", ""])

@@ -92,13 +92,13 @@ def _scanner_text():
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(texts=st.lists(_scanner_text(), min_size=1, max_size=4))
 def test_stage2_scanner_counts_equal_the_regex(texts):
-    """The Numba scanner that counts stage 2 (piececount) against `regex` findall + Counter: texts
-    are split separately (a lookahead must not see the next text)."""
+    """The Numba scanner that counts stage 2 (ScanCounter("superbpe")) against `regex` findall +
+    Counter: texts are split separately (a lookahead must not see the next text)."""
     from collections import Counter
 
-    from toktool.count.stage2_counter import PieceCounter
+    from toktool.count.scan_counter import ScanCounter
 
-    pc = PieceCounter()
+    pc = ScanCounter("superbpe")
     pc.add_texts(texts)
     got = pc.sorted()
     ours = Counter({got.data[got.offsets[i] : got.offsets[i + 1]].tobytes().decode("utf-8", "surrogatepass"): int(got.counts[i]) for i in range(len(got.counts))})
@@ -113,9 +113,9 @@ def test_piece_sort_and_merge_of_sorted_runs():
     merging processes' sorted runs sums equal pieces."""
     from collections import Counter
 
-    from toktool.count.stage2_counter import merge_parts, stage2_kernels
+    from toktool.count.sorted_runs import merge_parts, piece_kernels
 
-    _, _, sort, _ = stage2_kernels()
+    _, sort, _ = piece_kernels()
     rng = np.random.default_rng(7)
     pieces = [
         b"ab",

@@ -24,7 +24,6 @@ from ..parallel import default_workers, get_watching, put_watching
 from ..pretokenize import DEFAULT_PRESET, get_preset
 from .regex_counter import RegexCounter
 from .scan_counter import ScanCounter, scan_presets
-from .stage2_counter import FAST_PRESETS, PieceCounter
 from .wordcounts import WordCounts
 
 
@@ -43,8 +42,6 @@ def make_counter(preset: str, special_tokens: Sequence[str] = ()) -> PreTokenCou
     """The fastest counter for `preset`: a compiled scanner when it has one, else the regex split
     (TOKTOOL_PRETOKENIZE=regex forces the regex split: the reference, for checks and comparisons)."""
     if os.environ.get("TOKTOOL_PRETOKENIZE", "auto") != "regex":
-        if preset in FAST_PRESETS:
-            return PieceCounter(special_tokens)
         if preset in scan_presets():
             return ScanCounter(preset, special_tokens)
     return RegexCounter(preset, special_tokens)
@@ -68,7 +65,7 @@ def block_counting(presets: Sequence[str], special_tokens: Sequence[str]) -> boo
     """Whether every preset's counter takes blocks of lines (compiled scanners, no special tokens)."""
     if special_tokens or os.environ.get("TOKTOOL_PRETOKENIZE", "auto") == "regex":
         return False
-    return all(p in FAST_PRESETS or p in scan_presets() for p in presets)
+    return all(p in scan_presets() for p in presets)
 
 
 def batches(texts: Iterable[str] | Iterable[bytes], batch_chars: int) -> Iterator[list[str] | bytes]:

@@ -1,10 +1,11 @@
 """Counting the byte-level presets' pre-tokens with the compiled scanner (kernels/pretok_scan.py).
 
 Why: `regex` findall plus a Counter costs nearly all of a training run on large corpora; the scanner
-finds the same pieces in compiled code and counts them in flat arrays. A ScanCounter is the
-counterpart of piececount.PieceCounter for gpt2, gpt4 (cl100k), o200k and llama3: texts go in,
-unique pieces (UTF-8) with int64 counts come out sorted by bytes, the arrays a counting process
-sends and piececount.merge_parts sums. Tests hold it equal to pretokenize.count_plain.
+finds the same pieces in compiled code and counts them in flat arrays. A ScanCounter counts gpt2,
+gpt4 (cl100k), o200k, llama3 and SuperBPE's stage 2 (`superbpe`, whole lines, mostly unique, which
+is why one table design for all matters: docs/superbpe.md): texts go in, unique pieces (UTF-8) with
+int64 counts come out sorted by bytes, the arrays a counting process sends and
+sorted_runs.merge_parts sums. Tests hold it equal to pretokenize.count_plain.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import regex
 from ..kernels import charclass as k
 from ..kernels.loader import get_kernel
 from ..pretokenize import special_splitter
-from .stage2_counter import SortedCounts, line_ends, merge_parts
+from .sorted_runs import SortedCounts, line_ends, merge_parts, piece_kernels
 from .wordcounts import WordCounts
 
 _NO_ENDS = np.empty(0, dtype=np.int64)
-_PRESETS = {"gpt2": k.GPT2, "gpt4": k.CL100K, "o200k": k.O200K, "llama3": k.LLAMA3}
+_PRESETS = {"gpt2": k.GPT2, "gpt4": k.CL100K, "o200k": k.O200K, "llama3": k.LLAMA3, "superbpe": k.SUPERBPE}
 
 
 def scan_presets() -> frozenset[str]:
@@ -79,8 +80,7 @@ class ScanCounter:
         splitter = special_splitter(special_tokens)
         self._split_specials = splitter.split if splitter is not None else None
         self._count = get_kernel("scan_count_kernel")[0]
-        self._sort = get_kernel("sb2_sort_pieces_kernel")[0]
-        self._gather = get_kernel("sb2_gather_kernel")[0]
+        _, self._sort, self._gather = piece_kernels()
         self._slots = np.full(1 << 12, -1, dtype=np.int64)
         self._pc = np.zeros(1 << 12, dtype=np.int64)
         self._data = np.empty(1 << 16, dtype=np.uint8)
@@ -152,7 +152,7 @@ class ScanCounter:
 
     def sorted_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`sorted()` as plain arrays (data, offsets, counts), the table released: what a worker sends
-        to the parent for stage2_counter.merge_parts."""
+        to the parent for sorted_runs.merge_parts."""
         s = self.sorted()
         self.release()
         return s.data, s.offsets, s.counts

@@ -66,7 +66,7 @@ def check_partitions(partitions: int, min_word_count: int) -> None:
 
 
 def as_arrays(part: tuple) -> Arrays:
-    """A counter's part (`RegexCounter`: bytes + lists; `PieceCounter`: arrays) as three arrays."""
+    """A counter's part (`RegexCounter`: bytes + lists; `ScanCounter`: arrays) as three arrays."""
     data, offsets, counts = part
     if isinstance(data, (bytes, bytearray)):
         data = np.frombuffer(bytes(data), dtype=np.uint8)
@@ -129,13 +129,13 @@ def merge_sorted(parts: Sequence[Arrays]) -> Arrays:
     """Sorted runs merged into one sorted run, the counts of equal words summed.
 
     Pairs are merged level by level (a balanced tree: each byte is copied log2(k) times, and the
-    peak is the last two halves plus their merge). Uses the compiled merge of the stage-2 counter."""
-    from .stage2_counter import stage2_kernels
+    peak is the last two halves plus their merge). Uses the scanners' compiled merge of sorted runs."""
+    from .sorted_runs import piece_kernels
 
     runs = [p for p in parts if p[2].shape[0]] or list(parts[:1])
     if not runs:
         return np.empty(0, dtype=np.uint8), np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int64)
-    merge = stage2_kernels()[1]
+    merge = piece_kernels()[0]
     while len(runs) > 1:
         nxt = [merge(*runs[i], *runs[i + 1]) for i in range(0, len(runs) - 1, 2)]
         if len(runs) % 2:

@@ -10,8 +10,9 @@ matches the sources, else the JIT functions; `build_aot` makes that build.
     bpe_train.py    the BPE merge loop (Hugging Face BpeTrainer semantics)
     bpe_encode.py   BPE encoding of words with a ranked merge list
     parity_train.py the parity-aware BPE merge loop
-    stage2_scan.py  SuperBPE's stage-2 pre-tokenizer and piece counter
-    pretok_scan.py  the gpt2, gpt4, o200k and llama3 pre-tokenizers as one scanner and piece counter
+    pretok_scan.py  the gpt2, gpt4, o200k, llama3 and SuperBPE stage-2 pre-tokenizers as one scanner
+                    and piece counter
+    piece_sort.py   counted pieces in byte order, and the merge of processes' sorted runs
     omp.py          batched orthogonal matching pursuit (JIT only; driven by transplantation/omp.py)
     charclass.py    character classes of the scanners (numba-free)
     reference.py    pure-Python twins, for the tests

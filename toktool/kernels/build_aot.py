@@ -1,4 +1,4 @@
-"""Compile the Numba kernels (merge loops, BPE encoder, stage-2 scanner) ahead of time (`make` runs this).
+"""Compile the Numba kernels (merge loops, BPE encoder, pre-tokenizer scanners) ahead of time (`make` runs this).
 
 The kernel sources are the same modules the JIT path uses; numba.pycc turns them into one extension
 module `_aot.<ext>` next to them, with `_aot.sha256` recording the hash of the sources it was built
@@ -23,7 +23,7 @@ KERNEL_SRCS = tuple(
     HERE / name
     for name in (
         "hashtable.py", "heap.py", "token_table.py", "charclass.py",
-        "bpe_train.py", "bpe_encode.py", "parity_train.py", "stage2_scan.py", "pretok_scan.py",
+        "bpe_train.py", "bpe_encode.py", "parity_train.py", "piece_sort.py", "pretok_scan.py",
     )
 )
 HASH_FILE = HERE / "_aot.sha256"
@@ -47,12 +47,10 @@ SCAN_SIGNATURE = (
     "(u1[::1], i8[::1], i8, u1[::1], u1[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8[::1])"
 )
 
-_TABLE = "Tuple((i4[::1], u8[::1], i8[::1], i8[::1], u1[::1]))"
-SPLIT_SIGNATURES = {
-    "sb2_count_kernel": ("sb2_count_kernel", _TABLE + "(u1[::1], i8[::1], u1[::1], i4[::1], u8[::1], i8[::1], i8[::1], u1[::1], i8[::1])"),
-    "sb2_merge_sorted_kernel": ("merge_sorted_kernel", "Tuple((u1[::1], i8[::1], i8[::1]))(u1[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8[::1])"),
-    "sb2_sort_pieces_kernel": ("sort_pieces_kernel", "i8[::1](u1[::1], i8[::1], i8)"),
-    "sb2_gather_kernel": ("gather_kernel", "Tuple((u1[::1], i8[::1]))(u1[::1], i8[::1], i8[::1])"),
+PIECE_SIGNATURES = {
+    "pieces_merge_sorted_kernel": ("merge_sorted_kernel", "Tuple((u1[::1], i8[::1], i8[::1]))(u1[::1], i8[::1], i8[::1], u1[::1], i8[::1], i8[::1])"),
+    "pieces_sort_kernel": ("sort_pieces_kernel", "i8[::1](u1[::1], i8[::1], i8)"),
+    "pieces_gather_kernel": ("gather_kernel", "Tuple((u1[::1], i8[::1]))(u1[::1], i8[::1], i8[::1])"),
 }
 
 
@@ -70,7 +68,7 @@ def build() -> Path:
     Raises whatever numba.pycc raises when it cannot compile (`main` reports it and exits 0)."""
     from numba.pycc import CC
 
-    from . import bpe_encode, bpe_train, parity_train, pretok_scan, stage2_scan
+    from . import bpe_encode, bpe_train, parity_train, piece_sort, pretok_scan
 
     cc = CC(MODULE)
     cc.output_dir = str(HERE)
@@ -79,8 +77,8 @@ def build() -> Path:
     cc.export("bpe_encode_kernel", ENCODE_SIGNATURE)(bpe_encode.bpe_encode_kernel.py_func)
     cc.export("parity_train_kernel", PARITY_SIGNATURE)(parity_train.parity_train_kernel.py_func)
     cc.export("scan_count_kernel", SCAN_SIGNATURE)(pretok_scan.scan_count_kernel.py_func)
-    for name, (func, sig) in SPLIT_SIGNATURES.items():
-        cc.export(name, sig)(getattr(stage2_scan, func).py_func)
+    for name, (func, sig) in PIECE_SIGNATURES.items():
+        cc.export(name, sig)(getattr(piece_sort, func).py_func)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cc.compile()

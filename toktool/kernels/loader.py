@@ -21,10 +21,9 @@ JIT_KERNELS = {
     "bpe_encode_kernel": ("bpe_encode", "bpe_encode_kernel"),
     "parity_train_kernel": ("parity_train", "parity_train_kernel"),
     "scan_count_kernel": ("pretok_scan", "scan_count_kernel"),
-    "sb2_count_kernel": ("stage2_scan", "sb2_count_kernel"),
-    "sb2_merge_sorted_kernel": ("stage2_scan", "merge_sorted_kernel"),
-    "sb2_sort_pieces_kernel": ("stage2_scan", "sort_pieces_kernel"),
-    "sb2_gather_kernel": ("stage2_scan", "gather_kernel"),
+    "pieces_merge_sorted_kernel": ("piece_sort", "merge_sorted_kernel"),
+    "pieces_sort_kernel": ("piece_sort", "sort_pieces_kernel"),
+    "pieces_gather_kernel": ("piece_sort", "gather_kernel"),
 }
 
 

@@ -7,10 +7,11 @@ with a table (built from `regex` itself by count.scan_counter.scan_tables, so \\
 o200k letter sets mean exactly what they mean to the pattern, in `regex`'s Unicode version), then at
 each position find where the first matching alternative ends, following the regex engine's rules
 (alternatives in order, greedy quantifiers that backtrack, possessive ones that do not, lookaheads,
-`$` without MULTILINE). Pieces are counted in an open-addressing table of byte strings, as the
-SuperBPE stage-2 scanner (stage2_scan.py) counts its pieces, and sorted into the same arrays
-(bytes, offsets, counts) by the same sort, so sorted runs from several processes merge with
-count.stage2_counter.merge_parts unchanged. Tests hold every preset equal to `regex` findall + Counter.
+`$` without MULTILINE). Pieces are counted in an open-addressing table of byte strings and sorted
+(piece_sort.py) into the arrays (bytes, offsets, counts) whose sorted runs from several processes
+count.sorted_runs.merge_parts merges. Tests hold every preset equal to `regex` findall + Counter.
+SuperBPE's stage-2 rule (pretokenize.SUPERBPE_PATTERN: whole lines with digit runs, punctuation runs
+and multi-space runs split off) is one more preset here, so its many unique lines use the same table.
 
 The patterns replayed (pretokenize/presets.py holds them verbatim, from the GPT-2 encoder.py and tiktoken's
 tiktoken_ext/openai_public.py; llama3 from Meta's Llama 3 tokenizer):
@@ -31,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .charclass import CL100K, F_L, F_N, F_P, F_S, F_U, F_W, F_X, GPT2, LLAMA3, O200K  # noqa: F401
+from .charclass import CL100K, F_L, F_N, F_P, F_S, F_U, F_W, F_X, GPT2, LLAMA3, O200K, SUPERBPE  # noqa: F401
 from .hashtable import fnv1a, grow, same_bytes
 
 # The fold table maps a code point to the ASCII character it matches under (?i) in the contractions
@@ -208,6 +209,66 @@ def _o200k_end(cp, fl, fold, n, i):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _sp(cp, n, k):
+    return k < n and cp[k] == 0x20
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _has(fl, n, k, f):
+    return k < n and (fl[k] & f) != 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _superbpe_end(cp, fl, n, i):
+    """End of the SuperBPE stage-2 piece at i (pretokenize.SUPERBPE_PATTERN, alternatives in order):
+    \\p{N}{1,3} | " ?P{2,}[\\r/]*\\n?" | " +(?!\\S)" | (?:\\p{L}+|P(?!P)| (?=\\S)(?!PP)|[^\\S \\n])+\\n? | \\n,
+    with P = [^\\s\\p{L}\\p{N}]. A space is \\s, so (?!\\S) after a space run holds at the end or
+    before other whitespace."""
+    f = fl[i]
+    if f & F_N:
+        return _digits(fl, n, i)
+    k = i + 1 if cp[i] == 0x20 else i
+    if _has(fl, n, k, F_P) and _has(fl, n, k + 1, F_P):
+        j = _run(fl, n, k + 2, F_P)
+        while j < n and (cp[j] == 13 or cp[j] == 0x2F):
+            j += 1
+        if j < n and cp[j] == 10:
+            j += 1
+        return j
+    if cp[i] == 0x20:
+        j = i
+        while _sp(cp, n, j):
+            j += 1
+        if j == n or (fl[j] & F_S) != 0:
+            return j
+        if j - i >= 2:
+            return j - 1
+    j = i
+    while j < n:
+        g = fl[j]
+        if g & F_L:
+            j = _run(fl, n, j + 1, F_L)
+        elif g & F_P:
+            if _has(fl, n, j + 1, F_P):
+                break
+            j += 1
+        elif cp[j] == 0x20:
+            # " (?=\\S)(?!PP)"
+            if j + 1 >= n or (fl[j + 1] & F_S) != 0 or (_has(fl, n, j + 1, F_P) and _has(fl, n, j + 2, F_P)):
+                break
+            j += 1
+        elif (g & F_S) and cp[j] != 10:
+            j += 1
+        else:
+            break
+    if j > i:
+        if j < n and cp[j] == 10:
+            j += 1
+        return j
+    return i + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _piece_end(preset, cp, fl, fold, n, i):
     """End (exclusive, in code points) of the preset's piece that starts at character i."""
     if preset == GPT2:
@@ -216,6 +277,8 @@ def _piece_end(preset, cp, fl, fold, n, i):
         return _cl100k_end(cp, fl, fold, n, i, True, False)
     if preset == O200K:
         return _o200k_end(cp, fl, fold, n, i)
+    if preset == SUPERBPE:
+        return _superbpe_end(cp, fl, n, i)
     return _cl100k_end(cp, fl, fold, n, i, False, True)
 
 
