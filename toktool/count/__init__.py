@@ -2,7 +2,8 @@
 
     wordcounts.py      WordCounts and its file format
     regex_counter.py   the `regex` split (the reference, `count_plain`, and presets without a scanner)
-    stage2_counter.py  SuperBPE's stage-2 pieces through a compiled scanner
+    scan_counter.py    the compiled scanners (gpt2, gpt4, o200k, llama3, SuperBPE stage 2) as counters
+    sorted_runs.py     what a counting process sends (its pieces in byte order) and the merge of runs
     one_pass.py        one pass over the text with every preset, in worker processes
     shards.py          counts directories: WordCounts hash-partitioned by word, plus a manifest
     splits.py          inputs cut into pieces of work for engines with many workers

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .hashtable import EMPTY, grow, lookup, pair_id, slot, trim
+from .hashtable import EMPTY, grow, lookup, pair_id, pair_slot, slot, trim
 from .heap import heap_pop, heap_push
 from .token_table import concat, intern, rejected, token_table
 
@@ -202,6 +202,92 @@ def _local_add(key, s, lkeys, lgen, lvals, lbits, gen, lkey, lcount, nloc):
 
 
 @njit(cache=True, nogil=True)
+def _pruned_pair_counts(sym, wstart, wlen, wcnt, nw, t_len, max_len, seen, sbits, merges_left, prune):
+    """The initial pair counts when pruning: (pa, pb, pcount, npairs, theta) for the pairs whose count
+    is at least theta = max(2, c_M // prune), in order of first occurrence (the order the unpruned
+    table gives them), c_M being the merges_left-th largest count.
+
+    Pairs the sieve `seen` marks as seen once are left out (they count 1). The others are counted in
+    a table of (key, count, first position) triples: one cache line per lookup instead of a key, an
+    id and a count in three arrays, which matters when stage 2's unique lines hold millions of pairs."""
+    bits = np.int64(16)
+    tab = np.full(np.int64(3) << bits, EMPTY, dtype=np.int64)
+    n = 0
+    sshift = np.uint64(64 - sbits)
+    for w in range(nw):
+        st = wstart[w]
+        c = wcnt[w]
+        for i in range(st, st + wlen[w] - 1):
+            a = sym[i]
+            b = sym[i + 1]
+            if t_len[a] + t_len[b] > max_len:
+                continue
+            key = (np.int64(a) << 32) | np.int64(b)
+            if seen[slot(key, sshift)] < 2:
+                continue
+            mask = (np.int64(1) << bits) - 1
+            s = slot(key, np.uint64(64 - bits))
+            while tab[3 * s] != EMPTY and tab[3 * s] != key:
+                s = (s + 1) & mask
+            if tab[3 * s] == key:
+                tab[3 * s + 1] += c
+                continue
+            if 2 * (n + 1) > mask + 1:
+                bits += 1
+                old = tab
+                tab = np.full(np.int64(3) << bits, EMPTY, dtype=np.int64)
+                mask = (np.int64(1) << bits) - 1
+                for j in range(old.shape[0] // 3):
+                    if old[3 * j] != EMPTY:
+                        t = slot(old[3 * j], np.uint64(64 - bits))
+                        while tab[3 * t] != EMPTY:
+                            t = (t + 1) & mask
+                        tab[3 * t] = old[3 * j]
+                        tab[3 * t + 1] = old[3 * j + 1]
+                        tab[3 * t + 2] = old[3 * j + 2]
+                s = slot(key, np.uint64(64 - bits))
+                while tab[3 * s] != EMPTY:
+                    s = (s + 1) & mask
+            tab[3 * s] = key
+            tab[3 * s + 1] = c
+            tab[3 * s + 2] = i
+            n += 1
+    theta = np.int64(0)
+    if n > 0:
+        counts = np.empty(n, dtype=np.int64)
+        k = 0
+        for j in range(tab.shape[0] // 3):
+            if tab[3 * j] != EMPTY:
+                counts[k] = tab[3 * j + 1]
+                k += 1
+        srt = np.sort(counts)
+        theta = max(np.int64(2), srt[max(n - merges_left, 0)] // prune)
+    nk = 0
+    for j in range(tab.shape[0] // 3):
+        if tab[3 * j] != EMPTY and tab[3 * j + 1] >= theta:
+            nk += 1
+    first = np.empty(nk, dtype=np.int64)
+    where = np.empty(nk, dtype=np.int64)
+    k = 0
+    for j in range(tab.shape[0] // 3):
+        if tab[3 * j] != EMPTY and tab[3 * j + 1] >= theta:
+            first[k] = tab[3 * j + 2]
+            where[k] = j
+            k += 1
+    order = np.argsort(first)
+    cap = max(nk, np.int64(16))
+    pa = np.empty(cap, dtype=np.int32)
+    pb = np.empty(cap, dtype=np.int32)
+    pcount = np.zeros(cap, dtype=np.int64)
+    for k in range(nk):
+        j = where[order[k]]
+        pa[k] = np.int32(tab[3 * j] >> 32)
+        pb[k] = np.int32(tab[3 * j] & 0xFFFFFFFF)
+        pcount[k] = tab[3 * j + 1]
+    return pa, pb, pcount, nk, theta
+
+
+@njit(cache=True, nogil=True)
 def bpe_train_kernel(
     sym,  # int32[total]: initial symbol ids of all words, concatenated (modified in place)
     woff,  # int64[nw+1]
@@ -270,7 +356,7 @@ def bpe_train_kernel(
                     seen[h] = 2 if (c > 1 or seen[h] == 1) else 1
 
     # initial pair counts
-    for w in range(nw):
+    for w in range(nw if prune == 0 else 0):
         st = wstart[w]
         c = wcnt[w]
         for i in range(st, st + wlen[w] - 1):
@@ -281,19 +367,22 @@ def bpe_train_kernel(
             key = (np.int64(a) << 32) | np.int64(b)
             if prune > 0 and seen[slot(key, np.uint64(64 - sbits))] < 2:
                 continue  # a pair seen once (with a word count of 1)
+            s = pair_slot(key, pkeys, pbits)
+            if pkeys[s] == key:
+                pcount[pvals[s]] += c
+                continue
             pid, pkeys, pvals, pbits, pa, pb, pcount, npairs = pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs)
             pcount[pid] += c
-    seen = np.zeros(0, dtype=np.uint8)
 
     theta = np.int64(0)
-    if prune > 0 and npairs > 0:
+    if prune > 0:
         # c_M is the same as over all pairs: the pairs left out count 1, and when fewer than M pairs
         # count >= 2, theta is 2 either way
-        m = max(vocab_target - ntok, 1)
-        srt = np.sort(pcount[:npairs])
-        theta = max(np.int64(2), srt[max(npairs - m, 0)] // prune)
-        srt = np.empty(0, dtype=np.int64)
-        npairs, pkeys, pvals, pbits = _compact_pairs(pa, pb, pcount, npairs, hp, 0, theta)
+        pa, pb, pcount, npairs, theta = _pruned_pair_counts(
+            sym, wstart, wlen, wcnt, nw, t_len, max_len, seen, sbits, max(vocab_target - ntok, 1), prune
+        )
+        pkeys, pvals, pbits = _table_for(pa, pb, npairs, 4)
+    seen = np.zeros(0, dtype=np.uint8)
     stats[0] = theta
     min_push = max(theta, np.int64(1))
 
@@ -485,9 +574,13 @@ def bpe_train_kernel(
                                 if not ok:
                                     continue
                                 key = k_plus
-                            p2, pkeys, pvals, pbits, pa, pb, pcount, npairs = pair_id(
-                                key, pkeys, pvals, pbits, pa, pb, pcount, npairs
-                            )
+                            p2 = pair_slot(key, pkeys, pbits)
+                            if pkeys[p2] == key:
+                                p2 = pvals[p2]
+                            else:
+                                p2, pkeys, pvals, pbits, pa, pb, pcount, npairs = pair_id(
+                                    key, pkeys, pvals, pbits, pa, pb, pcount, npairs
+                                )
                             if sign == 0:
                                 pcount[p2] -= c
                             else:

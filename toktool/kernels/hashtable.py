@@ -78,6 +78,18 @@ def fnv1a(data, start, end):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def pair_slot(key, pkeys, pbits):
+    """Slot of pair `key` in the table: where it is, or the free slot where it would go. Returns an
+    index only: in hot loops, calling pair_id (which returns the table arrays, for growth) for a pair
+    that is usually there costs reference-count updates on every call; look it up with this first."""
+    mask = (np.int64(1) << pbits) - 1
+    s = slot(key, np.uint64(64 - pbits))
+    while pkeys[s] != EMPTY and pkeys[s] != key:
+        s = (s + 1) & mask
+    return s
+
+
+@njit(cache=True, nogil=True, inline="always")
 def pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs):
     """Id of pair `key` (a << 32 | b), adding it with count 0 if new; the table grows at load 1/2.
 
