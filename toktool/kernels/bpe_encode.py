@@ -124,11 +124,14 @@ def bpe_encode_kernel(
         vals[s] = (np.int64(r) << 32) | np.int64(m_new[r])
 
     # pass 1: the chunks as ids of distinct chunks. A distinct chunk's bytes are copied to `arena`
-    # (small next to the lines: chunks repeat) so that checking a hash hit reads cached memory;
-    # a table entry is (hash, arena offset, length, id).
+    # (small next to the lines: chunks repeat) so that checking a hash hit reads cached memory. The
+    # index is one int64 per slot (top 31 bits of the hash, chunk id): distinct chunks are few, so it
+    # stays in the cache where four words per slot did not.
     nw = offsets.shape[0] - 1
     tbits = np.int64(12)
-    ent = np.full(np.int64(4) << tbits, -1, dtype=np.int64)
+    cslots = np.full(np.int64(1) << tbits, -1, dtype=np.int64)
+    ustart = np.empty(1 << 10, dtype=np.int64)
+    ulen = np.empty(1 << 10, dtype=np.int64)
     arena = np.empty(1 << 16, dtype=np.uint8)
     na = 0
     nu = 0
@@ -142,49 +145,50 @@ def bpe_encode_kernel(
         while cs < en:
             ce = _chunk_end(data, cs, en, cut)
             n = ce - cs
-            h = np.int64(fnv1a(data, cs, ce))
+            h = fnv1a(data, cs, ce)
+            tag = np.int64(h >> np.uint64(33))
             tmask = (np.int64(1) << tbits) - 1
-            s = slot(h, np.uint64(64 - tbits))
-            while ent[4 * s + 3] >= 0:
-                if ent[4 * s] == h and ent[4 * s + 2] == n and same_bytes(arena, ent[4 * s + 1], data, cs, n):
+            s = np.int64(h & np.uint64(tmask))
+            u = np.int64(-1)
+            while True:
+                v = cslots[s]
+                if v < 0:
                     break
+                if (v >> 32) == tag:
+                    q = v & 0xFFFFFFFF
+                    if ulen[q] == n and same_bytes(arena, ustart[q], data, cs, n):
+                        u = q
+                        break
                 s = (s + 1) & tmask
-            u = ent[4 * s + 3]
             if u < 0:
                 u = nu
                 arena = grow(arena, na + n)
                 arena[na : na + n] = data[cs:ce]
-                ent[4 * s] = h
-                ent[4 * s + 1] = na
-                ent[4 * s + 2] = n
-                ent[4 * s + 3] = u
+                ustart = grow(ustart, nu + 1)
+                ulen = grow(ulen, nu + 1)
+                ustart[u] = na
+                ulen[u] = n
+                cslots[s] = (tag << 32) | u
                 na += n
                 nu += 1
                 longest = max(longest, n)
                 if 2 * nu > (np.int64(1) << tbits):
                     tbits += 1
-                    old = ent
-                    ent = np.full(np.int64(4) << tbits, -1, dtype=np.int64)
+                    cslots = np.full(np.int64(1) << tbits, -1, dtype=np.int64)
                     tmask = (np.int64(1) << tbits) - 1
-                    for j in range(old.shape[0] // 4):
-                        if old[4 * j + 3] >= 0:
-                            t = slot(old[4 * j], np.uint64(64 - tbits))
-                            while ent[4 * t + 3] >= 0:
-                                t = (t + 1) & tmask
-                            ent[4 * t : 4 * t + 4] = old[4 * j : 4 * j + 4]
+                    for q in range(nu):
+                        g = fnv1a(arena, ustart[q], ustart[q] + ulen[q])
+                        t = np.int64(g & np.uint64(tmask))
+                        while cslots[t] >= 0:
+                            t = (t + 1) & tmask
+                        cslots[t] = (np.int64(g >> np.uint64(33)) << 32) | q
             if nocc == occ.shape[0]:
                 occ = grow(occ, nocc + 1)
             occ[nocc] = u
             nocc += 1
             cs = ce
         coff[w + 1] = nocc
-    ustart = np.empty(nu, dtype=np.int64)
-    ulen = np.empty(nu, dtype=np.int64)
-    for j in range(ent.shape[0] // 4):
-        if ent[4 * j + 3] >= 0:
-            ustart[ent[4 * j + 3]] = ent[4 * j + 1]
-            ulen[ent[4 * j + 3]] = ent[4 * j + 2]
-    ent = np.empty(0, dtype=np.int64)
+    cslots = np.empty(0, dtype=np.int64)
 
     # each distinct chunk encoded once
     ids = np.empty(longest, dtype=np.int32)
