@@ -685,3 +685,26 @@ def test_cli_bad_shard_exits_2_and_writes_nothing(tmp_path):
     proc = run_cli("train", str(good), "--text-field", "body", "--vocab-size", "300", "-o", str(out), "-q")
     assert_clean_error(proc, f"{good}: no column 'body' (columns: text, id,")
     assert not out.exists()
+
+
+def test_line_tools_refuse_columnar_inputs_saying_what_they_read(tmp_path):
+    tok = tmp_path / "tok"
+    assert run_cli("train", str(UDHR / "eng.txt"), "--vocab-size", "300", "-o", str(tok), "-q").returncode == 0
+    pqf = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": ["hello world", "x"]}), pqf)
+    arrow = tmp_path / "d.arrow"
+    with ipc.new_file(arrow, pa.schema([("text", pa.string())])) as w:
+        w.write_table(pa.table({"text": ["hello"]}))
+    ds = tmp_path / "ds"
+    write_dataset_dir(ds, ["a\n", "b\n"], num_shards=1)
+    rest = "this command reads UTF-8 text lines (train and count read Parquet, Arrow and datasets inputs with --text-field): write the column out as text lines first"
+    for args, where, kind in (
+        (["encode", str(tok), str(pqf)], pqf, "a Parquet file"),
+        (["encode", str(tok), str(arrow)], arrow, "an Arrow file"),
+        (["decode", str(tok), str(pqf)], pqf, "a Parquet file"),
+        (["count-tokens", str(tok), str(UDHR / "eng.txt"), str(pqf)], pqf, "a Parquet file"),
+        (["count-tokens", str(tok), str(ds)], ds, "a datasets directory"),
+    ):
+        p = run_cli(*args)
+        assert assert_clean_error(p) == f"toktool: error: {where}: {kind}; {rest}", args
+        assert p.stdout == b""

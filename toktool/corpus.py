@@ -655,11 +655,23 @@ def total_input_size(paths: list[str]) -> int | None:
 # --- line-for-line input (encode, decode) ---------------------------------------------------------
 
 
+def refuse_columnar(path: str) -> None:
+    """Raise InputError naming `path` when it is a Parquet, Arrow or datasets input: the line-for-line
+    tools (encode, decode, count-tokens) read text, and would otherwise call it binary."""
+    if columnar.is_columnar_input(path):
+        kind = "a datasets directory" if os.path.isdir(path) else f"{'a Parquet' if path.endswith('.parquet') else 'an Arrow'} file"
+        raise InputError(
+            f"{path}: {kind}; this command reads UTF-8 text lines (train and count read Parquet, Arrow and"
+            " datasets inputs with --text-field): write the column out as text lines first"
+        )
+
+
 def open_input(path: str | None) -> tuple[BinaryIO, str]:
     """(binary stream, display name) of a file, or of stdin for None or "-". Raises InputError when
-    the file cannot be opened."""
+    the file cannot be opened or is a columnar input (`refuse_columnar`)."""
     if path in (None, "-"):
         return sys.stdin.buffer, "<stdin>"
+    refuse_columnar(path)
     try:
         return open(path, "rb"), path  # noqa: SIM115
     except OSError as e:
@@ -691,9 +703,11 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
 def read_text(path: str) -> str:
     """The whole text of one input (a file, .gz/.zst decompressed, or "-" for stdin), for tools that
     encode a file at once (count-tokens). Raises InputError naming the file when it cannot be read,
-    is not UTF-8 text (`text_problem`), or holds invalid UTF-8 (with the line). A leading UTF-8
-    byte-order mark is dropped."""
+    is a columnar input (`refuse_columnar`), is not UTF-8 text (`text_problem`), or holds invalid
+    UTF-8 (with the line). A leading UTF-8 byte-order mark is dropped."""
     where = display_name(path)
+    if path != "-":
+        refuse_columnar(path)
     stream, _ = _open_binary(path)
     try:
         start_text(stream, where)
