@@ -340,6 +340,14 @@ def test_counts_dir_without_manifest_is_refused_unless_shards_are_named(tmp_path
     assert load_counts([str(e)]).total == count_corpus([str(SAMPLE)], "gpt2", workers=1).total
     with pytest.raises(InputError, match=r": not a counts directory \(no manifest.json\)"):
         load_counts_dir(e)
+    # a directory holding a counts directory: the manifest met while reading it says which to give
+    (tmp_path / "outer").mkdir()
+    count_to_dir([str(SAMPLE)], tmp_path / "outer" / "c", partitions=2, workers=1)
+    p = run_cli("count-info", str(tmp_path / "outer"))
+    assert assert_clean_error(p) == (
+        f"toktool: error: {tmp_path / 'outer' / 'c' / MANIFEST}: not a toktool counts file"
+        f" (it is the manifest of a counts directory: give the directory {tmp_path / 'outer' / 'c'} itself)"
+    )
 
 
 def test_truncated_shard_is_named(tmp_path):

@@ -258,4 +258,6 @@ def _not_a_zip(head: bytes, path: Path) -> str:
             f.read(4096).decode("utf-8")
     except UnicodeDecodeError:
         return "not a zip archive"
+    if path.name == "manifest.json":  # a counts directory's manifest (shards.MANIFEST), met inside a directory given
+        return f"it is the manifest of a counts directory: give the directory {path.parent} itself"
     return "it is text, not counts made by `toktool count`"
