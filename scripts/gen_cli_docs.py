@@ -41,6 +41,9 @@ decompression:
   -t UTF-8`.
 - Invalid UTF-8 without NUL (a stray Latin-1 byte) is not refused as a whole: it is handled line by
   line by `--errors` where the command has it, and is an error naming file and line elsewhere.
+- `encode`, `decode` and `count-tokens` read text only: a Parquet or Arrow file or a `datasets`
+  directory is refused in one line saying so (`train` and `count` read those, with `--text-field`);
+  write the column out as text lines first.
 
 ## Training semantics
 

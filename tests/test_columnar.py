@@ -213,9 +213,11 @@ def test_invalid_utf8_values_follow_the_errors_policy(tmp_path):
     with pytest.raises(InputError) as e:
         read_all([p], errors="strict")
     assert str(e.value) == f"{p}: row 1: invalid UTF-8 in column 'text' at byte 4 (use --errors replace or skip)"
-    # row numbers stay exact after a skipped value: sampling keys use them
-    keep = Sampling(sample_docs=0.5, seed=3).keeps(str(p))
-    got = list(iter_texts([str(p)], errors="skip", sampling=Sampling(sample_docs=0.5, seed=3)))
+    # row numbers stay exact after a skipped value: sampling keys use them (a seed that keeps row 3
+    # and not row 1, where "fine" would be if skipped values were not counted; the key hashes the path)
+    seed = next(s for s in range(100) if Sampling(sample_docs=0.5, seed=s).keeps(str(p))(3) and not Sampling(sample_docs=0.5, seed=s).keeps(str(p))(1))
+    keep = Sampling(sample_docs=0.5, seed=seed).keeps(str(p))
+    got = list(iter_texts([str(p)], errors="skip", sampling=Sampling(sample_docs=0.5, seed=seed)))
     assert got == [t for i, t in ((0, "good\n"), (3, "fine\n")) if keep(i)]
 
 
@@ -436,6 +438,10 @@ def test_max_bytes_is_a_prefix_cut_at_a_text_boundary(tmp_path):
             want.append(t)
             total += s
         for path in (txt, pqf):
+            if not want:  # a prefix that keeps nothing is an error, not an empty corpus
+                with pytest.raises(ToktoolError, match=f"--max-bytes {limit} kept no text: the first document"):
+                    read_all([path], sampling=Sampling(max_bytes=limit))
+                continue
             texts, stats = read_all([path], sampling=Sampling(max_bytes=limit))
             assert texts == want, (limit, path)
             assert stats.bytes == total <= limit
@@ -505,6 +511,29 @@ def test_dataset_dir_sample_uses_the_dataset_row_index(tmp_path):
     write_dataset_dir(d, docs, num_shards=3)
     keep = Sampling(sample_docs=0.5, seed=1).keeps(str(d))
     assert read_all([d], sampling=Sampling(sample_docs=0.5, seed=1))[0] == [t for i, t in enumerate(docs) if keep(i)]
+
+
+def test_a_sample_or_prefix_that_keeps_nothing_says_so(tmp_path):
+    txt = tmp_path / "small.txt"
+    txt.write_text("one line\ntwo lines\n", encoding="utf-8")
+    pqf = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": ["hello world", None, "x"]}), pqf)  # a null is not a document
+    with pytest.raises(ToktoolError) as e:
+        read_all([txt, pqf], sampling=Sampling(sample_docs=0.001, seed=3))
+    assert str(e.value) == f"--sample-docs 0.001 (seed 3) kept none of the 4 documents of {txt}, {pqf}; raise the fraction"
+    with pytest.raises(ToktoolError) as e:
+        read_all([pqf], sampling=Sampling(max_bytes=5))
+    assert str(e.value) == f"--max-bytes 5 kept no text: the first document ({pqf}, row 0) is 11 bytes long; raise --max-bytes"
+    out = tmp_path / "tok"
+    p = run_cli("train", str(txt), "--sample-docs", "0.001", "--vocab-size", "300", "-o", str(out))
+    assert assert_clean_error(p) == f"toktool: error: --sample-docs 0.001 (seed 0) kept none of the 2 documents of {txt}; raise the fraction"
+    p = run_cli("count", str(txt), "--max-bytes", "3", "-o", str(tmp_path / "c"))
+    assert assert_clean_error(p) == f"toktool: error: --max-bytes 3 kept no text: the first document ({txt}, line 1) is 9 bytes long; raise --max-bytes"
+    assert not out.exists() and not (tmp_path / "c").exists()
+    # an input with no documents at all is still an empty corpus
+    (tmp_path / "empty.txt").write_bytes(b"")
+    p = run_cli("train", str(tmp_path / "empty.txt"), "--sample-docs", "0.5", "--vocab-size", "300", "-o", str(out))
+    assert_clean_error(p, "empty corpus")
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -656,3 +685,26 @@ def test_cli_bad_shard_exits_2_and_writes_nothing(tmp_path):
     proc = run_cli("train", str(good), "--text-field", "body", "--vocab-size", "300", "-o", str(out), "-q")
     assert_clean_error(proc, f"{good}: no column 'body' (columns: text, id,")
     assert not out.exists()
+
+
+def test_line_tools_refuse_columnar_inputs_saying_what_they_read(tmp_path):
+    tok = tmp_path / "tok"
+    assert run_cli("train", str(UDHR / "eng.txt"), "--vocab-size", "300", "-o", str(tok), "-q").returncode == 0
+    pqf = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": ["hello world", "x"]}), pqf)
+    arrow = tmp_path / "d.arrow"
+    with ipc.new_file(arrow, pa.schema([("text", pa.string())])) as w:
+        w.write_table(pa.table({"text": ["hello"]}))
+    ds = tmp_path / "ds"
+    write_dataset_dir(ds, ["a\n", "b\n"], num_shards=1)
+    rest = "this command reads UTF-8 text lines (train and count read Parquet, Arrow and datasets inputs with --text-field): write the column out as text lines first"
+    for args, where, kind in (
+        (["encode", str(tok), str(pqf)], pqf, "a Parquet file"),
+        (["encode", str(tok), str(arrow)], arrow, "an Arrow file"),
+        (["decode", str(tok), str(pqf)], pqf, "a Parquet file"),
+        (["count-tokens", str(tok), str(UDHR / "eng.txt"), str(pqf)], pqf, "a Parquet file"),
+        (["count-tokens", str(tok), str(ds)], ds, "a datasets directory"),
+    ):
+        p = run_cli(*args)
+        assert assert_clean_error(p) == f"toktool: error: {where}: {kind}; {rest}", args
+        assert p.stdout == b""

@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, assert_clean_error, run_cli
 
 from toktool.corpus import CorpusStats, expand_inputs, iter_texts
 from toktool.count import WordCounts, count_corpus
@@ -146,15 +146,54 @@ def test_sharded_counts_equal_whole_corpus(tmp_path, sample_lines):
 @pytest.mark.parametrize(
     "payload, message",
     [
-        (b"not a zip at all", "not a toktool counts file"),
-        (b"PK\x03\x04garbage", "not a toktool counts file"),
+        (b"not a zip at all", "not a toktool counts file (it is text, not counts made by `toktool count`)"),
+        (b"", "not a toktool counts file (the file is empty)"),
+        (bytes(range(256)), "not a toktool counts file (not a zip archive)"),
+        (b"PK\x03\x04garbage", "not a readable counts file: truncated or corrupt zip archive (BadZipFile: File is not a zip file)"),
     ],
 )
 def test_corrupt_counts_files(tmp_path, payload, message):
     p = tmp_path / "x.counts"
     p.write_bytes(payload)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError) as e:
         WordCounts.load(p)
+    assert str(e.value) == f"{p}: {message}"
+
+
+def _meta_npz(path, meta, words=(b"ab",)):
+    data = np.frombuffer(b"".join(words), np.uint8)
+    offsets = np.cumsum([0] + [len(w) for w in words]).astype(np.int64)
+    np.savez(path, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), data=data, offsets=offsets, counts=np.ones(len(words), np.int64))
+    return path
+
+
+def test_damaged_counts_files_are_one_line_errors(tmp_path):
+    good = tmp_path / "good.counts"
+    WordCounts.from_mapping(Counter({"the": 3, " cat": 1}), "gpt2").save(good)
+    cases = {}
+    content = good.read_bytes()
+    (tmp_path / "cut.counts").write_bytes(content[: len(content) // 2])
+    cases["cut.counts"] = "not a readable counts file: truncated or corrupt zip archive (BadZipFile: File is not a zip file)"
+    flipped = bytearray(content)
+    flipped[len(flipped) // 2] ^= 0xFF
+    (tmp_path / "flip.counts").write_bytes(bytes(flipped))
+    cases["flip.counts"] = "not a readable counts file: truncated or corrupt zip archive (BadZipFile: Bad CRC-32 for file 'offsets.npy')"
+    np.save(tmp_path / "one.npy", np.arange(3))
+    cases["one.npy"] = "not a toktool counts file (it is a single NumPy array, not a counts archive)"
+    _meta_npz(tmp_path / "list.npz", [1])
+    cases["list.npz"] = "not a toktool counts file"
+    _meta_npz(tmp_path / "nopre.npz", {"format": "toktool-wordcounts", "version": 1})
+    cases["nopre.npz"] = "counts file is corrupt (its pre-tokenizer or special tokens are missing or malformed)"
+    _meta_npz(tmp_path / "gpt9.npz", {"format": "toktool-wordcounts", "version": 1, "pretokenizer": "gpt9"})
+    cases["gpt9.npz"] = "counts made with pre-tokenizer 'gpt9', which this toktool does not know"
+    for name, message in cases.items():
+        with pytest.raises(InputError) as e:
+            WordCounts.load(tmp_path / name)
+        assert str(e.value) == f"{tmp_path / name}: {message}", name
+    p = run_cli("train", "--from-counts", str(tmp_path / "list.npz"), "--vocab-size", "300", "-o", str(tmp_path / "tok"))
+    assert assert_clean_error(p) == f"toktool: error: {tmp_path / 'list.npz'}: not a toktool counts file"
+    p = run_cli("count-info", str(SAMPLE))
+    assert assert_clean_error(p) == f"toktool: error: {SAMPLE}: not a toktool counts file (it is text, not counts made by `toktool count`)"
 
 
 def test_counts_file_from_a_future_version(tmp_path):

@@ -312,3 +312,68 @@ def test_engine_ray_without_ray_says_how_to_install_it(tmp_path):
     p = run_cli("train", str(SAMPLE), "--engine", "ray", "--vocab-size", "300", "-o", str(tmp_path / "t"), env=env)
     assert_clean_error(p, "pip install 'toktool[ray]'")
     assert not (tmp_path / "t").exists()
+
+
+def test_counts_dir_without_manifest_is_refused_unless_shards_are_named(tmp_path):
+    count_to_dir([str(SAMPLE)], tmp_path / "c", partitions=3, workers=1)
+    (tmp_path / "c" / MANIFEST).unlink()
+    (tmp_path / "c" / shard_name(2, 3)).unlink()  # a partial copy
+    d = tmp_path / "c"
+    msg = (
+        f"{d}: counts directory has no manifest.json (a partial copy?); copy the manifest too,"
+        f" or give the shard files to train on them anyway ('{d}/*.counts')"
+    )
+    with pytest.raises(InputError) as e:
+        load_counts([str(d)])
+    assert str(e.value) == msg
+    p = run_cli("train", "--from-counts", str(d), "--vocab-size", "300", "-o", str(tmp_path / "tok"))
+    assert assert_clean_error(p) == f"toktool: error: {msg}"
+    assert not (tmp_path / "tok").exists()
+    assert assert_clean_error(run_cli("count-info", str(d))) == f"toktool: error: {msg}"
+    # the shards named one by one (a quoted glob) are summed as the user asked
+    p = run_cli("train", "--from-counts", f"{d}/*.counts", "--vocab-size", "300", "-o", str(tmp_path / "tok"), "-q")
+    assert p.returncode == 0, p.stderr
+    # a directory of other counts files is still read as the files it holds
+    e = tmp_path / "parts"
+    e.mkdir()
+    count_corpus([str(SAMPLE)], "gpt2", workers=1).save(e / "1.counts")
+    assert load_counts([str(e)]).total == count_corpus([str(SAMPLE)], "gpt2", workers=1).total
+    with pytest.raises(InputError, match=r": not a counts directory \(no manifest.json\)"):
+        load_counts_dir(e)
+    # a directory holding a counts directory: the manifest met while reading it says which to give
+    (tmp_path / "outer").mkdir()
+    count_to_dir([str(SAMPLE)], tmp_path / "outer" / "c", partitions=2, workers=1)
+    p = run_cli("count-info", str(tmp_path / "outer"))
+    assert assert_clean_error(p) == (
+        f"toktool: error: {tmp_path / 'outer' / 'c' / MANIFEST}: not a toktool counts file"
+        f" (it is the manifest of a counts directory: give the directory {tmp_path / 'outer' / 'c'} itself)"
+    )
+
+
+def test_truncated_shard_is_named(tmp_path):
+    count_to_dir([str(SAMPLE)], tmp_path / "c", partitions=3, workers=1)
+    shard = tmp_path / "c" / shard_name(0, 3)
+    shard.write_bytes(shard.read_bytes()[:100])
+    p = run_cli("train", "--from-counts", str(tmp_path / "c"), "--vocab-size", "300", "-o", str(tmp_path / "tok"))
+    assert assert_clean_error(p) == f"toktool: error: {shard}: count shard is corrupt (its sha256 differs from the manifest's)"
+
+
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (lambda m: m.pop("shards"), "no list of shards"),
+        (lambda m: m["shards"][1].pop("sha256"), "shard entry 1 (shard-00001-of-00003.counts) lacks sha256, words or total"),
+        (lambda m: m["shards"].pop(), "options.partitions is 3 but 2 shards are listed"),
+        (lambda m: m["shards"][0].update(file="../x.counts"), "shard entry 0 is not shard-00000-of-00003.counts"),
+        (lambda m: m.pop("pretokenizer"), "no pretokenizer"),
+    ],
+)
+def test_malformed_manifest_is_one_line(tmp_path, edit, problem):
+    count_to_dir([str(SAMPLE)], tmp_path / "c", partitions=3, workers=1)
+    mp = tmp_path / "c" / MANIFEST
+    m = json.loads(mp.read_text())
+    edit(m)
+    mp.write_text(json.dumps(m))
+    with pytest.raises(InputError) as e:
+        load_counts_dir(tmp_path / "c")
+    assert str(e.value) == f"{mp}: malformed counts manifest: {problem}"

@@ -557,7 +557,9 @@ def iter_texts(
     with counts, per-input hashes and progress; sampling (Sampling): a prefix and/or a sample of documents.
     Yields: str texts (lines with their newline, field values, column values).
     Raises: InputError for bad input (one line naming the file, and line or row), ToktoolError for bad
-    options or a missing optional dependency (pyarrow, zstandard).
+    options, a sample or prefix that keeps no document of inputs that have some (saying so, with the
+    fraction, seed and documents seen, or the size of the first document), or a missing optional
+    dependency (pyarrow, zstandard).
     """
     return _texts(inputs, text_field, errors, stats, sampling, located=False)
 
@@ -577,6 +579,7 @@ def _texts(
         stats.sampling = sampling.as_dict()
     inputs = list(inputs)
     taken = 0  # bytes yielded by this call (stats may come in with counts from an earlier call)
+    seen = kept = 0  # documents offered to the sample, and kept, by this call
     for n, path in enumerate(inputs):
         # docs: (index, text) pairs; the index is 1-based for line inputs (iter_lines' line numbers),
         # so `first` makes every document index 0-based for sampling
@@ -598,16 +601,23 @@ def _texts(
                     yield (where, index, text) if located else text
                 continue
             for index, text in docs:
+                seen += 1
                 if keep is not None and not keep(index - first):
                     continue
                 size = len(text) if text.isascii() else len(text.encode("utf-8"))
                 if limit is not None and taken + size > limit:
+                    if not kept:
+                        raise ToktoolError(
+                            f"--max-bytes {limit} kept no text: the first document{' of the sample' if keep else ''}"
+                            f" ({display_name(path)}, {'row' if first == 0 else 'line'} {index}) is {size:,} bytes long; raise --max-bytes"
+                        )
                     stats.sampling["stopped"] = {  # type: ignore[index]
                         "input": stats.inputs[-1].path,
                         "document_index": index - first,
                         "inputs_not_read": len(inputs) - n - 1,
                     }
                     return
+                kept += 1
                 taken += size
                 stats.texts += 1
                 stats.bytes += size
@@ -615,6 +625,13 @@ def _texts(
         finally:
             docs.close()  # now, not at garbage collection: its hash and counts go into stats
             stats.end_input()
+    if sampling is not None and sampling.sample_docs is not None and seen and not kept:
+        names = [display_name(p) for p in inputs]
+        where = ", ".join(names[:3]) + (f" and {len(names) - 3} more input{'' if len(names) == 4 else 's'}" if len(names) > 3 else "")
+        raise ToktoolError(
+            f"--sample-docs {sampling.sample_docs} (seed {sampling.seed}) kept none of the {seen:,}"
+            f" document{'' if seen == 1 else 's'} of {where}; raise the fraction"
+        )
 
 
 def display_name(path: str) -> str:
@@ -638,11 +655,23 @@ def total_input_size(paths: list[str]) -> int | None:
 # --- line-for-line input (encode, decode) ---------------------------------------------------------
 
 
+def refuse_columnar(path: str) -> None:
+    """Raise InputError naming `path` when it is a Parquet, Arrow or datasets input: the line-for-line
+    tools (encode, decode, count-tokens) read text, and would otherwise call it binary."""
+    if columnar.is_columnar_input(path):
+        kind = "a datasets directory" if os.path.isdir(path) else f"{'a Parquet' if path.endswith('.parquet') else 'an Arrow'} file"
+        raise InputError(
+            f"{path}: {kind}; this command reads UTF-8 text lines (train and count read Parquet, Arrow and"
+            " datasets inputs with --text-field): write the column out as text lines first"
+        )
+
+
 def open_input(path: str | None) -> tuple[BinaryIO, str]:
     """(binary stream, display name) of a file, or of stdin for None or "-". Raises InputError when
-    the file cannot be opened."""
+    the file cannot be opened or is a columnar input (`refuse_columnar`)."""
     if path in (None, "-"):
         return sys.stdin.buffer, "<stdin>"
+    refuse_columnar(path)
     try:
         return open(path, "rb"), path  # noqa: SIM115
     except OSError as e:
@@ -674,9 +703,11 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
 def read_text(path: str) -> str:
     """The whole text of one input (a file, .gz/.zst decompressed, or "-" for stdin), for tools that
     encode a file at once (count-tokens). Raises InputError naming the file when it cannot be read,
-    is not UTF-8 text (`text_problem`), or holds invalid UTF-8 (with the line). A leading UTF-8
-    byte-order mark is dropped."""
+    is a columnar input (`refuse_columnar`), is not UTF-8 text (`text_problem`), or holds invalid
+    UTF-8 (with the line). A leading UTF-8 byte-order mark is dropped."""
     where = display_name(path)
+    if path != "-":
+        refuse_columnar(path)
     stream, _ = _open_binary(path)
     try:
         start_text(stream, where)

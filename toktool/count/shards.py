@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -48,10 +49,22 @@ def shard_name(index: int, partitions: int) -> str:
     return f"shard-{index:05d}-of-{partitions:05d}.counts"
 
 
+SHARD_RE = re.compile(r"shard-\d{5}-of-\d{5}\.counts")
+
+
 def is_counts_dir(path: str | Path) -> bool:
-    """True when `path` is a directory holding a counts manifest."""
+    """True when `path` is a counts directory: a directory holding a counts manifest, or count shards
+    (shard-*-of-*.counts) without one, which `load_counts_dir` then refuses (a partial copy must not
+    be trained on as if it were whole; its shards can still be given one by one)."""
     p = Path(path)
-    return p.is_dir() and (p / MANIFEST).is_file()
+    if not p.is_dir():
+        return False
+    if (p / MANIFEST).is_file():
+        return True
+    try:
+        return any(SHARD_RE.fullmatch(f.name) for f in p.iterdir())
+    except OSError:
+        return False
 
 
 def check_partitions(partitions: int, min_word_count: int) -> None:
@@ -302,6 +315,11 @@ def read_manifest(path: str | Path) -> dict:
     try:
         manifest = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if is_counts_dir(path):
+            raise InputError(
+                f"{path}: counts directory has no {MANIFEST} (a partial copy?); copy the manifest too,"
+                f" or give the shard files to train on them anyway ('{Path(path) / '*.counts'}')"
+            ) from None
         raise InputError(f"{path}: not a counts directory (no {MANIFEST})") from None
     except (OSError, ValueError) as e:
         raise InputError(f"{p}: unreadable counts manifest ({e})") from None
@@ -309,7 +327,35 @@ def read_manifest(path: str | Path) -> dict:
         raise InputError(f"{p}: not a toktool counts manifest")
     if manifest.get("version") != VERSION:
         raise InputError(f"{p}: counts directory version {manifest.get('version')} is not supported (this toktool reads {VERSION})")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise InputError(f"{p}: malformed counts manifest: {problem}")
     return manifest
+
+
+def _manifest_problem(m: dict) -> str | None:
+    """What is missing or wrong in a manifest's fields that reading relies on, or None."""
+    if not isinstance(m.get("pretokenizer"), str):
+        return "no pretokenizer"
+    specials = m.get("special_tokens")
+    if not isinstance(specials, list) or not all(isinstance(t, str) for t in specials):
+        return "special_tokens is not a list of strings"
+    options = m.get("options")
+    if not isinstance(options, dict) or not isinstance(options.get("min_word_count"), int):
+        return "no options.min_word_count"
+    if not isinstance(m.get("dropped"), dict):
+        return "no dropped section"
+    shards = m.get("shards")
+    if not isinstance(shards, list) or not shards:
+        return "no list of shards"
+    if options.get("partitions") != len(shards):
+        return f"options.partitions is {options.get('partitions')!r} but {len(shards)} shards are listed"
+    for i, e in enumerate(shards):
+        if not isinstance(e, dict) or e.get("file") != shard_name(i, len(shards)):
+            return f"shard entry {i} is not {shard_name(i, len(shards))}"
+        if not isinstance(e.get("sha256"), str) or not all(isinstance(e.get(k), int) for k in ("words", "total")):
+            return f"shard entry {i} ({e['file']}) lacks sha256, words or total"
+    return None
 
 
 def load_shard(path: str | Path, entry: dict, manifest: dict) -> WordCounts:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..atomic import write_bytes_atomic
 from ..errors import InputError, ToktoolError
+from ..pretokenize import PRESETS
 
 FORMAT = "toktool-wordcounts"
 VERSION = 1
@@ -194,21 +195,28 @@ class WordCounts:
         counts file, of another format version, or inconsistent."""
         p = Path(path)
         try:
-            with np.load(p, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
+            with open(p, "rb") as f:
+                head = f.read(8)
         except FileNotFoundError:
             raise InputError(f"{p}: no such counts file") from None
+        except OSError as e:
+            raise InputError(f"{p}: cannot read counts file: {e.strerror or e}") from None
+        if not head.startswith(b"PK"):  # not a zip archive: numpy would take it for a pickle or an .npy array
+            raise InputError(f"{p}: not a toktool counts file ({_not_a_zip(head, p)})")
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
         except ValueError as e:  # numpy's message for a pickle advises loading it unsafely: we never do
             why = "it holds pickled data" if "pickle" in str(e) else f"ValueError: {e}"
             raise InputError(f"{p}: not a toktool counts file ({why})") from None
         except (OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
-            raise InputError(f"{p}: not a toktool counts file ({type(e).__name__}: {e})") from None
+            raise InputError(f"{p}: not a readable counts file: truncated or corrupt zip archive ({type(e).__name__}: {e})") from None
         try:
             meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
             data, offsets, counts = arrays["data"], arrays["offsets"], arrays["counts"]
         except (KeyError, ValueError, UnicodeDecodeError):
             raise InputError(f"{p}: not a toktool counts file (missing or bad members)") from None
-        if meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise InputError(f"{p}: not a toktool counts file")
         if meta.get("version") != VERSION:
             raise InputError(f"{p}: counts format version {meta.get('version')} is not supported (this toktool reads {VERSION})")
@@ -222,4 +230,34 @@ class WordCounts:
             or np.any(counts <= 0)
         ):
             raise InputError(f"{p}: counts file is corrupt (inconsistent arrays)")
+        specials = meta.get("special_tokens", [])
+        if not isinstance(meta.get("pretokenizer"), str) or not isinstance(specials, list) or not all(isinstance(t, str) for t in specials):
+            raise InputError(f"{p}: counts file is corrupt (its pre-tokenizer or special tokens are missing or malformed)")
+        if meta["pretokenizer"] not in PRESETS:
+            raise InputError(f"{p}: counts made with pre-tokenizer {meta['pretokenizer']!r}, which this toktool does not know")
         return cls(data, offsets, counts, meta["pretokenizer"], list(meta.get("special_tokens", [])), meta.get("corpus", {}))
+
+
+def _not_a_zip(head: bytes, path: Path) -> str:
+    """Why a file whose first bytes are `head` is not a counts file (a zip archive), in words."""
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\x80"):
+        return "it holds pickled data"
+    if head.startswith(b"\x93NUMPY"):
+        try:
+            with open(path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                dtype = read(f)[2]
+        except (OSError, ValueError):
+            return "a damaged NumPy array"
+        return "it holds pickled data" if dtype.hasobject else "it is a single NumPy array, not a counts archive"
+    try:
+        with open(path, "rb") as f:
+            f.read(4096).decode("utf-8")
+    except UnicodeDecodeError:
+        return "not a zip archive"
+    if path.name == "manifest.json":  # a counts directory's manifest (shards.MANIFEST), met inside a directory given
+        return f"it is the manifest of a counts directory: give the directory {path.parent} itself"
+    return "it is text, not counts made by `toktool count`"
