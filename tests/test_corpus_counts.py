@@ -202,3 +202,16 @@ def test_counts_file_from_a_future_version(tmp_path):
     np.savez(tmp_path / "f.npz", meta=np.frombuffer(meta, np.uint8), data=wc.data, offsets=wc.offsets, counts=wc.counts)
     with pytest.raises(InputError, match="version 99 is not supported"):
         WordCounts.load(tmp_path / "f.npz")
+
+
+def test_counts_files_without_words_are_named(tmp_path):
+    import numpy as np
+
+    from toktool.count import WordCounts, load_counts
+    from toktool.errors import ToktoolError
+
+    empty = WordCounts(np.empty(0, dtype=np.uint8), np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int64), "gpt2", [], {})
+    path = str(tmp_path / "none.counts")
+    empty.save(path)
+    with pytest.raises(ToktoolError, match=r"^empty corpus: .*none\.counts hold no words$"):
+        load_counts([path])

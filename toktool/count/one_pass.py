@@ -330,7 +330,7 @@ def load_counts(paths: Sequence[str]) -> WordCounts:
         raise ToktoolError("no counts given")
     wc = WordCounts.merge(parts)
     if len(wc) == 0:
-        raise ToktoolError("empty corpus: the counts files hold no words")
+        raise ToktoolError(f"empty corpus: {', '.join(paths)} hold no words")
     return wc
 
 
