@@ -91,6 +91,82 @@ def _chunk_end(data, cs, en, cut):
 
 
 @njit(cache=True, nogil=True)
+def _chunk_pass(data, offsets, cut, cslots, ustart, ulen, arena, occ, coff, st, w0, cs0):
+    """Cut words w0.. (word w0 from byte cs0 on) into chunks and record each as the id of its distinct
+    chunk in occ (word w's chunks are occ[coff[w]:coff[w+1]]). A new distinct chunk's bytes go to
+    `arena` (small next to the words: chunks repeat, so checking a hash hit reads cached memory);
+    cslots is the index, one int64 per slot (top 31 bits of the hash, chunk id). st = [arena bytes,
+    distinct chunks, occurrences, longest chunk, log2 slots, bytes needed]. Returns (w, cs) where the
+    arrays ran out of room (w == number of words: done); the caller grows them and calls again. No
+    array is replaced here: an array reassigned in this loop costs reference-count updates on every
+    chunk (they were most of the replay's time)."""
+    nw = offsets.shape[0] - 1
+    tmask = (np.int64(1) << st[4]) - 1
+    na = st[0]
+    nu = st[1]
+    nocc = st[2]
+    for w in range(w0, nw):
+        en = offsets[w + 1]
+        cs = cs0 if w == w0 else offsets[w]
+        while cs < en:
+            ce = _chunk_end(data, cs, en, cut)
+            n = ce - cs
+            h = fnv1a(data, cs, ce)
+            tag = np.int64(h >> np.uint64(33))
+            s = np.int64(h & np.uint64(tmask))
+            u = np.int64(-1)
+            while True:
+                v = cslots[s]
+                if v < 0:
+                    break
+                if (v >> 32) == tag:
+                    q = v & 0xFFFFFFFF
+                    if ulen[q] == n and same_bytes(arena, ustart[q], data, cs, n):
+                        u = q
+                        break
+                s = (s + 1) & tmask
+            if nocc >= occ.shape[0] or (u < 0 and (na + n > arena.shape[0] or nu >= ustart.shape[0] or 2 * (nu + 1) > tmask + 1)):
+                st[0] = na
+                st[1] = nu
+                st[2] = nocc
+                st[5] = n
+                return w, cs
+            if u < 0:
+                u = nu
+                for k in range(n):
+                    arena[na + k] = data[cs + k]
+                ustart[u] = na
+                ulen[u] = n
+                cslots[s] = (tag << 32) | u
+                na += n
+                nu += 1
+                if n > st[3]:
+                    st[3] = n
+            occ[nocc] = u
+            nocc += 1
+            cs = ce
+        coff[w + 1] = nocc
+    st[0] = na
+    st[1] = nu
+    st[2] = nocc
+    return nw, np.int64(0)
+
+
+@njit(cache=True, nogil=True)
+def _rehash_chunks(arena, ustart, ulen, nu, tbits):
+    """The distinct-chunk index rebuilt in 2**tbits slots."""
+    cslots = np.full(np.int64(1) << tbits, -1, dtype=np.int64)
+    tmask = (np.int64(1) << tbits) - 1
+    for q in range(nu):
+        g = fnv1a(arena, ustart[q], ustart[q] + ulen[q])
+        t = np.int64(g & np.uint64(tmask))
+        while cslots[t] >= 0:
+            t = (t + 1) & tmask
+        cslots[t] = (np.int64(g >> np.uint64(33)) << 32) | q
+    return cslots
+
+
+@njit(cache=True, nogil=True)
 def bpe_encode_kernel(
     data,  # uint8: the words' bytes, concatenated
     offsets,  # int64[nw+1]
@@ -123,71 +199,30 @@ def bpe_encode_kernel(
         keys[s] = key
         vals[s] = (np.int64(r) << 32) | np.int64(m_new[r])
 
-    # pass 1: the chunks as ids of distinct chunks. A distinct chunk's bytes are copied to `arena`
-    # (small next to the lines: chunks repeat) so that checking a hash hit reads cached memory. The
-    # index is one int64 per slot (top 31 bits of the hash, chunk id): distinct chunks are few, so it
-    # stays in the cache where four words per slot did not.
+    # pass 1: the chunks as ids of distinct chunks (see _chunk_pass); arrays grow between calls
     nw = offsets.shape[0] - 1
-    tbits = np.int64(12)
-    cslots = np.full(np.int64(1) << tbits, -1, dtype=np.int64)
+    cslots = np.full(np.int64(1) << 12, -1, dtype=np.int64)
     ustart = np.empty(1 << 10, dtype=np.int64)
     ulen = np.empty(1 << 10, dtype=np.int64)
     arena = np.empty(1 << 16, dtype=np.uint8)
-    na = 0
-    nu = 0
     occ = np.empty(max(np.int64(16), data.shape[0] // 4), dtype=np.int32)
-    nocc = 0
     coff = np.zeros(nw + 1, dtype=np.int64)  # word w's chunks are occ[coff[w]:coff[w + 1]]
-    longest = 1
-    for w in range(nw):
-        en = offsets[w + 1]
-        cs = offsets[w]
-        while cs < en:
-            ce = _chunk_end(data, cs, en, cut)
-            n = ce - cs
-            h = fnv1a(data, cs, ce)
-            tag = np.int64(h >> np.uint64(33))
-            tmask = (np.int64(1) << tbits) - 1
-            s = np.int64(h & np.uint64(tmask))
-            u = np.int64(-1)
-            while True:
-                v = cslots[s]
-                if v < 0:
-                    break
-                if (v >> 32) == tag:
-                    q = v & 0xFFFFFFFF
-                    if ulen[q] == n and same_bytes(arena, ustart[q], data, cs, n):
-                        u = q
-                        break
-                s = (s + 1) & tmask
-            if u < 0:
-                u = nu
-                arena = grow(arena, na + n)
-                arena[na : na + n] = data[cs:ce]
-                ustart = grow(ustart, nu + 1)
-                ulen = grow(ulen, nu + 1)
-                ustart[u] = na
-                ulen[u] = n
-                cslots[s] = (tag << 32) | u
-                na += n
-                nu += 1
-                longest = max(longest, n)
-                if 2 * nu > (np.int64(1) << tbits):
-                    tbits += 1
-                    cslots = np.full(np.int64(1) << tbits, -1, dtype=np.int64)
-                    tmask = (np.int64(1) << tbits) - 1
-                    for q in range(nu):
-                        g = fnv1a(arena, ustart[q], ustart[q] + ulen[q])
-                        t = np.int64(g & np.uint64(tmask))
-                        while cslots[t] >= 0:
-                            t = (t + 1) & tmask
-                        cslots[t] = (np.int64(g >> np.uint64(33)) << 32) | q
-            if nocc == occ.shape[0]:
-                occ = grow(occ, nocc + 1)
-            occ[nocc] = u
-            nocc += 1
-            cs = ce
-        coff[w + 1] = nocc
+    st = np.array([0, 0, 0, 1, 12, 0], dtype=np.int64)  # arena bytes, chunks, occurrences, longest, log2 slots, need
+    w = np.int64(0)
+    cs = offsets[0] if nw > 0 else np.int64(0)
+    while True:
+        w, cs = _chunk_pass(data, offsets, cut, cslots, ustart, ulen, arena, occ, coff, st, w, cs)
+        if w >= nw:
+            break
+        na, nu, nocc = st[0], st[1], st[2]
+        arena = grow(arena, na + st[5])
+        ustart = grow(ustart, nu + 1)
+        ulen = grow(ulen, nu + 1)
+        occ = grow(occ, nocc + 1)
+        if 2 * (nu + 1) > (np.int64(1) << st[4]):
+            st[4] += 1
+            cslots = _rehash_chunks(arena, ustart, ulen, nu, st[4])
+    na, nu, nocc, longest = st[0], st[1], st[2], st[3]
     cslots = np.empty(0, dtype=np.int64)
 
     # each distinct chunk encoded once

@@ -202,6 +202,59 @@ def _local_add(key, s, lkeys, lgen, lvals, lbits, gen, lkey, lcount, nloc):
 
 
 @njit(cache=True, nogil=True)
+def _count_pairs_into(tab, bits, n, sym, wstart, wlen, wcnt, nw, t_len, max_len, seen, sbits, w0, i0):
+    """Add the pairs of words w0.. (word w0 from position i0 on) to `tab` (see _pruned_pair_counts)
+    while it has room; returns (w, i, n): where to go on after growing the table (w == nw: done),
+    and the number of pairs held. The table is never replaced here: an array reassigned in this loop
+    would cost reference-count updates on every pair."""
+    mask = (np.int64(1) << bits) - 1
+    shift = np.uint64(64 - bits)
+    sshift = np.uint64(64 - sbits)
+    room = (mask + 1) // 2
+    for w in range(w0, nw):
+        st = wstart[w]
+        c = wcnt[w]
+        first = i0 if w == w0 else st
+        for i in range(first, st + wlen[w] - 1):
+            a = sym[i]
+            b = sym[i + 1]
+            if t_len[a] + t_len[b] > max_len:
+                continue
+            key = (np.int64(a) << 32) | np.int64(b)
+            if seen[slot(key, sshift)] < 2:
+                continue
+            s = slot(key, shift)
+            while tab[3 * s] != EMPTY and tab[3 * s] != key:
+                s = (s + 1) & mask
+            if tab[3 * s] == key:
+                tab[3 * s + 1] += c
+                continue
+            if n + 1 > room:
+                return w, i, n
+            tab[3 * s] = key
+            tab[3 * s + 1] = c
+            tab[3 * s + 2] = i
+            n += 1
+    return nw, np.int64(0), n
+
+
+@njit(cache=True, nogil=True)
+def _regrow(old, bits):
+    """The (key, count, first position) table moved into 2**bits slots."""
+    tab = np.full(np.int64(3) << bits, EMPTY, dtype=np.int64)
+    mask = (np.int64(1) << bits) - 1
+    for j in range(old.shape[0] // 3):
+        if old[3 * j] != EMPTY:
+            t = slot(old[3 * j], np.uint64(64 - bits))
+            while tab[3 * t] != EMPTY:
+                t = (t + 1) & mask
+            tab[3 * t] = old[3 * j]
+            tab[3 * t + 1] = old[3 * j + 1]
+            tab[3 * t + 2] = old[3 * j + 2]
+    return tab
+
+
+@njit(cache=True, nogil=True)
 def _pruned_pair_counts(sym, wstart, wlen, wcnt, nw, t_len, max_len, seen, sbits, merges_left, prune):
     """The initial pair counts when pruning: (pa, pb, pcount, npairs, theta) for the pairs whose count
     is at least theta = max(2, c_M // prune), in order of first occurrence (the order the unpruned
@@ -212,46 +265,15 @@ def _pruned_pair_counts(sym, wstart, wlen, wcnt, nw, t_len, max_len, seen, sbits
     id and a count in three arrays, which matters when stage 2's unique lines hold millions of pairs."""
     bits = np.int64(16)
     tab = np.full(np.int64(3) << bits, EMPTY, dtype=np.int64)
-    n = 0
-    sshift = np.uint64(64 - sbits)
-    for w in range(nw):
-        st = wstart[w]
-        c = wcnt[w]
-        for i in range(st, st + wlen[w] - 1):
-            a = sym[i]
-            b = sym[i + 1]
-            if t_len[a] + t_len[b] > max_len:
-                continue
-            key = (np.int64(a) << 32) | np.int64(b)
-            if seen[slot(key, sshift)] < 2:
-                continue
-            mask = (np.int64(1) << bits) - 1
-            s = slot(key, np.uint64(64 - bits))
-            while tab[3 * s] != EMPTY and tab[3 * s] != key:
-                s = (s + 1) & mask
-            if tab[3 * s] == key:
-                tab[3 * s + 1] += c
-                continue
-            if 2 * (n + 1) > mask + 1:
-                bits += 1
-                old = tab
-                tab = np.full(np.int64(3) << bits, EMPTY, dtype=np.int64)
-                mask = (np.int64(1) << bits) - 1
-                for j in range(old.shape[0] // 3):
-                    if old[3 * j] != EMPTY:
-                        t = slot(old[3 * j], np.uint64(64 - bits))
-                        while tab[3 * t] != EMPTY:
-                            t = (t + 1) & mask
-                        tab[3 * t] = old[3 * j]
-                        tab[3 * t + 1] = old[3 * j + 1]
-                        tab[3 * t + 2] = old[3 * j + 2]
-                s = slot(key, np.uint64(64 - bits))
-                while tab[3 * s] != EMPTY:
-                    s = (s + 1) & mask
-            tab[3 * s] = key
-            tab[3 * s + 1] = c
-            tab[3 * s + 2] = i
-            n += 1
+    n = np.int64(0)
+    w = np.int64(0)
+    i = np.int64(0)
+    while True:
+        w, i, n = _count_pairs_into(tab, bits, n, sym, wstart, wlen, wcnt, nw, t_len, max_len, seen, sbits, w, i)
+        if w >= nw:
+            break
+        bits += 1
+        tab = _regrow(tab, bits)
     theta = np.int64(0)
     if n > 0:
         counts = np.empty(n, dtype=np.int64)

@@ -117,7 +117,7 @@ def pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs):
 
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def lookup(keys, vals, bits, key, default):
     """vals[key] in an open-addressing table keyed by int64 (EMPTY = free), or `default`."""
     mask = (np.int64(1) << bits) - 1

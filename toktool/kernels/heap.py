@@ -22,7 +22,7 @@ def better(c1, p1, l1, c2, p2, l2, pa, pb):
     return l1 < l2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def heap_push(hc, hp, hl, size, c, p, lst, pa, pb):
     i = size
     hc[i] = c
@@ -39,7 +39,7 @@ def heap_push(hc, hp, hl, size, c, p, lst, pa, pb):
             break
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def heap_pop(hc, hp, hl, size, pa, pb):
     """Remove the root (caller reads it first). `size` is the size before popping."""
     last = size - 1
@@ -79,7 +79,7 @@ def qswap(qr, qp, qn, i, j):
 
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def qpush(qr, qp, qn, qs, r, pos, new):
     """Push (rank, position, result id) on the encoder's min-queue of `qs` items; returns the new size."""
     k = qs
