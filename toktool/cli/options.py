@@ -6,7 +6,7 @@ import click
 
 from ..corpus import ERROR_POLICIES
 from ..options import ENGINES, CorpusOptions
-from ..pretokenize import DEFAULT_PRESET, PRESETS
+from ..pretokenize import DEFAULT_PRESET, PRESETS, SUPERBPE_STAGE1_PRESET
 
 PRESET_HELP = "; ".join(f"{p.name}: {p.source}" for p in PRESETS.values())
 
@@ -29,9 +29,13 @@ def tiktoken_option(f):
     )(f)
 
 
-def corpus_options(f):
+def corpus_options(f=None, *, superbpe_note: bool = False):
     """How text inputs are read and pre-tokenized: --text-field, --errors, --pretokenizer,
-    --special-token, --workers, --max-bytes, --sample-docs, --seed."""
+    --special-token, --workers, --max-bytes, --sample-docs, --seed. `superbpe_note`: --pretokenizer's
+    help also gives SuperBPE's stage-1 default (train). Usable as @corpus_options or @corpus_options(...)."""
+    if f is None:
+        return lambda g: corpus_options(g, superbpe_note=superbpe_note)
+    default = f"{DEFAULT_PRESET}; stage 1 of --algo superbpe: {SUPERBPE_STAGE1_PRESET}" if superbpe_note else DEFAULT_PRESET
     f = click.option(
         "--text-field",
         metavar="NAME",
@@ -48,7 +52,7 @@ def corpus_options(f):
         "--pretokenizer",
         type=click.Choice(list(PRESETS)),
         default=None,
-        help=f"Pre-tokenizer preset [default: {DEFAULT_PRESET}]. {PRESET_HELP}.",
+        help=f"Pre-tokenizer preset [default: {default}]. {PRESET_HELP}.",
     )(f)
     f = click.option("--special-token", "special_tokens", multiple=True, metavar="TOKEN", help="Special token (repeatable); cut out of the text before counting.")(f)
     f = click.option("--workers", type=click.IntRange(min=1), default=CorpusOptions.workers, help="Counting processes [default: all cores].")(f)

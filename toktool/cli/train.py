@@ -33,7 +33,7 @@ from .render import progress_bar, rich_table, stderr_console, train_hooks
 @click.option("--max-words", type=click.IntRange(min=1), default=SuperOptions.max_words, show_default=True, help="superbpe: most words a stage-2 token may span.")
 @click.option("--allow-colon-space", is_flag=True, help="superbpe: allow stage-2 tokens containing ': ' (filtered by default, as in the reference).")
 @click.option("--max-line-bytes", type=click.IntRange(min=2), default=SuperOptions.max_line_bytes, show_default=True, help="superbpe: stage-2 pieces longer than this are left out (counted in train.json).")
-@corpus_options
+@corpus_options(superbpe_note=True)
 @engine_options
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output directory (tokenizer.json, vocab.json, merges.txt, train.json).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
