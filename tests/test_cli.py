@@ -322,3 +322,14 @@ def test_broken_pipe_is_quiet(tok):
         capture_output=True,
     )
     assert p.returncode == 0 and b"Traceback" not in p.stderr and b"error" not in p.stderr
+
+
+def test_training_that_stops_below_the_vocab_size_says_so(tmp_path):
+    text = tmp_path / "tiny.txt"
+    text.write_text("hello world\n", encoding="utf-8")
+    r = run_cli("train", str(text), "--vocab-size", "1000", "-o", str(tmp_path / "o"))
+    assert r.returncode == 0
+    out = " ".join((r.stdout + r.stderr).decode().split())
+    assert "stopped at 265 of --vocab-size 1,000: no pair left to merge (too little text for this vocabulary)" in out
+    r = run_cli("train", str(text), "--vocab-size", "1000", "--min-frequency", "2", "-o", str(tmp_path / "o2"))
+    assert "no pair occurs 2 times or more (--min-frequency)" in " ".join((r.stdout + r.stderr).decode().split())

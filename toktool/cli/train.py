@@ -185,8 +185,18 @@ def _staged_summary(console, output, info: dict) -> None:
         if drop.get("pieces"):
             t.add_row("", f"left out {drop['pieces']:,} pieces longer than --max-line-bytes ({drop['bytes']:,} bytes)")
     t.add_row("vocab", f"{info['result']['vocab_size']:,} tokens, {info['result']['merges']:,} merges")
+    _short_note(t, info["result"]["vocab_size"], opts)
     t.add_row("time", f"{info['timings']['total_s']:.2f} s")
     console.print(t)
+
+
+def _short_note(table, got: int, opts: dict) -> None:
+    """A row saying that training stopped below --vocab-size (no pair left as frequent as needed)."""
+    want = opts.get("vocab_size")
+    if want and got < want:
+        floor = int(opts.get("min_frequency") or 0)
+        why = f"no pair occurs {floor} times or more (--min-frequency)" if floor > 1 else "no pair left to merge (too little text for this vocabulary)"
+        table.add_row("note", f"stopped at {got:,} of --vocab-size {want:,}: {why}")
 
 
 def _train_summary(console, output, trained) -> None:
@@ -201,6 +211,7 @@ def _train_summary(console, output, trained) -> None:
         t.add_row(label, text)
     t.add_row("corpus", f"{counts['bytes']:,} bytes, {counts['total_words']:,} pre-tokens, {counts['unique_words']:,} unique")
     t.add_row("vocab", f"{result.vocab_size:,} tokens ({len(result.special_tokens)} special)")
+    _short_note(t, result.vocab_size, info["options"])
     t.add_row("merges", f"{len(result.merges):,}")
     t.add_row("bytes/token", f"{result.train_bytes / max(1, result.train_tokens):.3f} on the training text")
     t.add_row("time", f"{timings['total_s']:.2f} s (count {timings['count_s']:.2f} s, merge {timings['merge_s']:.2f} s)")
