@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import toktool
-from toktool.corpus import text_problem
+from toktool.corpus import iter_texts, text_problem
 from toktool.count import WordCounts
 from toktool.errors import InputError
 
@@ -50,3 +50,38 @@ def test_a_pickle_is_not_loaded_and_not_advised(tmp_path):
     with pytest.raises(InputError) as e:
         WordCounts.load(p)
     assert "pickled" in str(e.value) and "allow_pickle" not in str(e.value)
+
+
+def _cut_zst(path: Path) -> Path:
+    """A .zst file of two frames whose second ("c\\nd\\n") is cut after its frame header: no byte of
+    it decodes, so the stream breaks at line 3 whatever the compressor makes of the text."""
+    zstd = pytest.importorskip("zstandard")
+    c = zstd.ZstdCompressor()
+    path.write_bytes(c.compress(b"a\nb\n") + c.compress(b"c\nd\n")[:6])
+    return path
+
+
+def test_a_truncated_zst_input_is_refused_not_read_as_complete(tmp_path):
+    from conftest import assert_clean_error, run_cli
+
+    zst = _cut_zst(tmp_path / "cut.txt.zst")
+    want = f"toktool: error: {zst}: cannot read (line 3): compressed file ended before the end of its zstd frame (truncated)"
+    assert assert_clean_error(run_cli("count", str(zst), "-o", str(tmp_path / "c.counts"))) == want
+    assert assert_clean_error(run_cli("train", str(zst), "--vocab-size", "300", "-o", str(tmp_path / "t"))) == want
+    with pytest.raises(InputError) as e:
+        list(iter_texts([str(zst)]))
+    assert str(e.value) == want.removeprefix("toktool: error: ")
+    # a file cut inside its first frame header, before any block: not an empty corpus
+    head = tmp_path / "head.txt.zst"
+    head.write_bytes(zst.read_bytes()[:4])
+    want = f"toktool: error: {head}: cannot read: compressed file ended before the end of its zstd frame (truncated)"
+    assert assert_clean_error(run_cli("count-tokens", str(DATA / "tokenizers" / "gpt2"), str(head))) == want
+    # whole frames, a skippable frame between them, and an empty file read as before
+    import struct
+
+    zstd = pytest.importorskip("zstandard")
+    c = zstd.ZstdCompressor()
+    multi = tmp_path / "multi.txt.zst"
+    multi.write_bytes(c.compress(b"a\nb\n") + struct.pack("<II", 0x184D2A50, 3) + b"xyz" + c.compress(b"c\nd\n"))
+    (tmp_path / "empty.txt.zst").write_bytes(b"")
+    assert list(iter_texts([str(multi), str(tmp_path / "empty.txt.zst")])) == ["a\n", "b\n", "c\n", "d\n"]

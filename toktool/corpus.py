@@ -288,8 +288,70 @@ def _open_binary(path: str) -> tuple[BinaryIO, _HashingReader | None]:
             import zstandard
         except ImportError:
             raise ToktoolError(f"{path}: reading .zst needs the 'zstandard' package (pip install toktool[zstd])") from None
-        buffered = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(buffered), buffer_size=1 << 20)  # type: ignore[arg-type]
+        buffered = io.BufferedReader(_ZstdReader(buffered, zstandard), buffer_size=1 << 20)
     return buffered, hasher
+
+
+class _ZstdReader(io.RawIOBase):
+    """The decompressed bytes of a .zst stream, all its frames one after another. A stream that ends
+    inside a frame raises EOFError, as gzip does: zstandard's stream_reader returns b"" there as at a
+    true end, so a truncated file would read as complete. Data that is not zstd raises zstandard's
+    error, as stream_reader did. An empty stream is empty text (as an empty .gz is)."""
+
+    _FEED = 1 << 13  # compressed bytes per decompress call: one call's output has no bound of its own
+
+    def __init__(self, raw: BinaryIO, zstandard) -> None:
+        self._raw = raw
+        self._dctx = zstandard.ZstdDecompressor()
+        self._frame = self._dctx.decompressobj()
+        self._in_frame = False  # the current frame has been fed bytes and has not ended
+        self._pending = b""  # compressed bytes after the end of a frame, not yet fed
+        self._out = memoryview(b"")  # decompressed bytes not yet returned: _out[_pos:]
+        self._pos = 0
+        self._done = False
+        self._error: BaseException | None = None  # raised at the next read, after the bytes before it
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        view = memoryview(b).cast("B")
+        n = 0
+        while n < len(view):
+            if self._pos >= len(self._out):
+                if self._error is not None:
+                    if n:
+                        break
+                    error, self._error = self._error, None
+                    raise error
+                if self._done:
+                    break
+                try:
+                    self._decompress()
+                except EOFError as e:
+                    self._error = e
+                continue
+            k = min(len(view) - n, len(self._out) - self._pos)
+            view[n : n + k] = self._out[self._pos : self._pos + k]
+            n += k
+            self._pos += k
+        return n
+
+    def _decompress(self) -> None:
+        data = self._pending or self._raw.read(self._FEED)
+        self._pending = b""
+        self._out, self._pos = memoryview(b""), 0
+        if not data:
+            if self._in_frame:
+                raise EOFError("compressed file ended before the end of its zstd frame (truncated)")
+            self._done = True
+            return
+        self._out = memoryview(self._frame.decompress(data))
+        self._in_frame = True
+        if self._frame.eof:  # the next bytes, if any, start another frame
+            self._pending = self._frame.unused_data
+            self._frame = self._dctx.decompressobj()
+            self._in_frame = False
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
