@@ -74,7 +74,7 @@ def test_a_truncated_zst_input_is_refused_not_read_as_complete(tmp_path):
     # a file cut inside its first frame header, before any block: not an empty corpus
     head = tmp_path / "head.txt.zst"
     head.write_bytes(zst.read_bytes()[:4])
-    want = f"toktool: error: {head}: cannot read: compressed file ended before the end of its zstd frame (truncated)"
+    want = f"toktool: error: {head}: cannot read (line 1): compressed file ended before the end of its zstd frame (truncated)"
     assert assert_clean_error(run_cli("count-tokens", str(DATA / "tokenizers" / "gpt2"), str(head))) == want
     # whole frames, a skippable frame between them, and an empty file read as before
     import struct
@@ -85,3 +85,27 @@ def test_a_truncated_zst_input_is_refused_not_read_as_complete(tmp_path):
     multi.write_bytes(c.compress(b"a\nb\n") + struct.pack("<II", 0x184D2A50, 3) + b"xyz" + c.compress(b"c\nd\n"))
     (tmp_path / "empty.txt.zst").write_bytes(b"")
     assert list(iter_texts([str(multi), str(tmp_path / "empty.txt.zst")])) == ["a\n", "b\n", "c\n", "d\n"]
+
+
+def test_a_corrupt_zst_input_is_named_in_one_line_by_every_command(tmp_path):
+    from conftest import assert_clean_error, run_cli
+
+    pytest.importorskip("zstandard")
+    fake = tmp_path / "fake.txt.zst"
+    fake.write_text("plain text\nnot zstd\n")
+    want = f"toktool: error: {fake}: corrupt zstd stream (line 1): zstd decompressor error: Unknown frame descriptor"
+    tok = str(DATA / "tokenizers" / "gpt2")
+    for args in (
+        ("train", str(fake), "--vocab-size", "300", "-o", str(tmp_path / "t")),
+        ("count", str(fake), "-o", str(tmp_path / "c.counts")),
+        ("count-tokens", tok, str(fake)),
+        ("evaluate", tok, "--text", str(fake)),
+    ):
+        assert assert_clean_error(run_cli(*args)) == want, args
+    # damage after whole lines: the line where reading stops
+    zstd = pytest.importorskip("zstandard")
+    tail = tmp_path / "tail.txt.zst"
+    tail.write_bytes(zstd.ZstdCompressor().compress(b"a\nb\n") + b"garbage")
+    with pytest.raises(InputError) as e:
+        list(iter_texts([str(tail)]))
+    assert str(e.value) == f"{tail}: corrupt zstd stream (line 3): zstd decompressor error: Unknown frame descriptor"

@@ -292,16 +292,21 @@ def _open_binary(path: str) -> tuple[BinaryIO, _HashingReader | None]:
     return buffered, hasher
 
 
+class _CorruptZstd(Exception):
+    """zstandard's error on data that is not a zstd stream (or a damaged one), raised while reading."""
+
+
 class _ZstdReader(io.RawIOBase):
     """The decompressed bytes of a .zst stream, all its frames one after another. A stream that ends
     inside a frame raises EOFError, as gzip does: zstandard's stream_reader returns b"" there as at a
-    true end, so a truncated file would read as complete. Data that is not zstd raises zstandard's
-    error, as stream_reader did. An empty stream is empty text (as an empty .gz is)."""
+    true end, so a truncated file would read as complete. Data that is not zstd raises _CorruptZstd.
+    An empty stream is empty text (as an empty .gz is)."""
 
     _FEED = 1 << 13  # compressed bytes per decompress call: one call's output has no bound of its own
 
     def __init__(self, raw: BinaryIO, zstandard) -> None:
         self._raw = raw
+        self._zstd_error = zstandard.ZstdError
         self._dctx = zstandard.ZstdDecompressor()
         self._frame = self._dctx.decompressobj()
         self._in_frame = False  # the current frame has been fed bytes and has not ended
@@ -328,7 +333,7 @@ class _ZstdReader(io.RawIOBase):
                     break
                 try:
                     self._decompress()
-                except EOFError as e:
+                except (EOFError, _CorruptZstd) as e:
                     self._error = e
                 continue
             k = min(len(view) - n, len(self._out) - self._pos)
@@ -346,12 +351,27 @@ class _ZstdReader(io.RawIOBase):
                 raise EOFError("compressed file ended before the end of its zstd frame (truncated)")
             self._done = True
             return
-        self._out = memoryview(self._frame.decompress(data))
+        try:
+            self._out = memoryview(self._frame.decompress(data))
+        except self._zstd_error as e:
+            raise _CorruptZstd(str(e)) from None
         self._in_frame = True
         if self._frame.eof:  # the next bytes, if any, start another frame
             self._pending = self._frame.unused_data
             self._frame = self._dctx.decompressobj()
             self._in_frame = False
+
+
+def read_failure(e: BaseException, where: str, line: int | None = None) -> InputError | None:
+    """The one-line InputError for an error raised while reading the input `where` (at `line`, when
+    known): an OSError, a truncated compressed stream (EOFError), a damaged gzip or zstd stream. None for
+    any other exception (a bug: the caller re-raises it)."""
+    at = f" (line {line})" if line is not None else ""
+    if isinstance(e, _CorruptZstd):
+        return InputError(f"{where}: corrupt zstd stream{at}: {e}")
+    if isinstance(e, (OSError, EOFError)):  # gzip.BadGzipFile is an OSError
+        return InputError(f"{where}: cannot read{at}: {e}")
+    return None
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -390,8 +410,11 @@ def start_text(stream: BinaryIO, path: str) -> None:
     UTF-8 byte-order mark, so that no text starts with U+FEFF. Raises InputError naming `path`."""
     try:
         head = stream.peek(_BINARY_SNIFF)[:_BINARY_SNIFF] if hasattr(stream, "peek") else b""
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise InputError(f"{path}: cannot read: {e}") from None
+    except Exception as e:
+        failure = read_failure(e, path, 1)
+        if failure is None:
+            raise
+        raise failure from None
     problem = text_problem(head)
     if problem:
         raise InputError(f"{path}: {problem}")
@@ -424,12 +447,11 @@ def iter_lines(path: str, errors: str, stats: CorpusStats, column: str | None = 
                         continue
                     line = raw.decode("utf-8", errors="replace")
                 yield lineno, line
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
-            raise InputError(f"{info.path}: cannot read (line {lineno + 1}): {e}") from None
-        except Exception as e:  # zstandard raises its own error type for corrupt frames
-            if type(e).__module__.startswith("zstandard"):
-                raise InputError(f"{info.path}: corrupt zstd stream: {e}") from None
-            raise
+        except Exception as e:
+            failure = read_failure(e, info.path, lineno + 1)
+            if failure is None:
+                raise
+            raise failure from None
     finally:
         _close_input(path, stream, hasher, info, stats)
 
@@ -481,14 +503,14 @@ def _line_blocks(path: str, errors: str, stats: CorpusStats, block_bytes: int) -
         while True:
             try:
                 chunk = stream.read(block_bytes)
-            except Exception as e:  # OSError, EOFError, BadGzipFile; zstandard has an error type of its own
-                if not isinstance(e, (OSError, EOFError)) and not type(e).__module__.startswith("zstandard"):
+            except Exception as e:
+                failure = read_failure(e, info.path, lines_before + rest.count(NEWLINE) + 1)
+                if failure is None:
                     raise
                 if path != "-":  # the line reader names the line where the stream breaks: read again with it
                     for _ in iter_lines(path, errors, CorpusStats()):
                         pass
-                line = lines_before + rest.count(NEWLINE) + 1
-                raise InputError(f"{info.path}: cannot read (line {line}): {e}") from None
+                raise failure from None
             if chunk:
                 data = rest + chunk
                 cut = data.rfind(b"\n") + 1
@@ -774,12 +796,11 @@ def read_text(path: str) -> str:
     try:
         start_text(stream, where)
         data = stream.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise InputError(f"{where}: cannot read: {e}") from None
-    except Exception as e:  # zstandard raises its own error type for corrupt frames
-        if type(e).__module__.startswith("zstandard"):
-            raise InputError(f"{where}: corrupt zstd stream: {e}") from None
-        raise
+    except Exception as e:
+        failure = read_failure(e, where)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         if path != "-":
             stream.close()
