@@ -109,3 +109,27 @@ def test_a_corrupt_zst_input_is_named_in_one_line_by_every_command(tmp_path):
     with pytest.raises(InputError) as e:
         list(iter_texts([str(tail)]))
     assert str(e.value) == f"{tail}: corrupt zstd stream (line 3): zstd decompressor error: Unknown frame descriptor"
+
+
+def test_encode_and_decode_read_gz_and_zst_inputs_line_for_line(tmp_path):
+    import gzip
+
+    from conftest import assert_clean_error, run_cli
+
+    zstd = pytest.importorskip("zstandard")
+    tok = str(DATA / "tokenizers" / "gpt2")
+    text = "héllo wörld\n\nsecond line\r\nno newline at the end"
+    (tmp_path / "in.txt.gz").write_bytes(gzip.compress(text.encode()))
+    plain = run_cli("encode", tok, input=text)
+    assert plain.returncode == 0, plain.stderr
+    enc = run_cli("encode", tok, str(tmp_path / "in.txt.gz"))
+    assert enc.returncode == 0, enc.stderr
+    assert enc.stdout == plain.stdout
+    (tmp_path / "ids.zst").write_bytes(zstd.ZstdCompressor().compress(enc.stdout))
+    dec = run_cli("decode", tok, str(tmp_path / "ids.zst"))
+    assert dec.returncode == 0, dec.stderr
+    assert dec.stdout.decode() == text
+    cut = _cut_zst(tmp_path / "cut.txt.zst")
+    assert assert_clean_error(run_cli("encode", tok, str(cut))) == (
+        f"toktool: error: {cut}: cannot read (line 3): compressed file ended before the end of its zstd frame (truncated)"
+    )

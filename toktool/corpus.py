@@ -751,15 +751,13 @@ def refuse_columnar(path: str) -> None:
 
 
 def open_input(path: str | None) -> tuple[BinaryIO, str]:
-    """(binary stream, display name) of a file, or of stdin for None or "-". Raises InputError when
-    the file cannot be opened or is a columnar input (`refuse_columnar`)."""
+    """(binary stream, display name) of a file (.gz and .zst decompressed, as every command reads
+    them), or of stdin for None or "-". Raises InputError when the file cannot be opened or is a
+    columnar input (`refuse_columnar`), ToktoolError when .zst needs the missing zstandard package."""
     if path in (None, "-"):
         return sys.stdin.buffer, "<stdin>"
     refuse_columnar(path)
-    try:
-        return open(path, "rb"), path  # noqa: SIM115
-    except OSError as e:
-        raise InputError(f"{path}: cannot open: {e.strerror or e}") from None
+    return _open_binary(path)[0], path
 
 
 def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str, bool]]:
@@ -767,21 +765,28 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
 
     Splits on \\n only, so \\r and other separators round-trip. `errors`: "strict" raises InputError
     naming `where` and the line for invalid UTF-8, "replace" uses U+FFFD. Raises InputError when the
-    stream is not UTF-8 text (`text_problem`); a leading UTF-8 byte-order mark is dropped."""
+    stream is not UTF-8 text (`text_problem`), or naming the line where a read fails (a truncated or
+    corrupt .gz/.zst: `read_failure`); a leading UTF-8 byte-order mark is dropped."""
     start_text(stream, where)
     lineno = 0
-    for raw in stream:
-        lineno += 1
-        nl = raw.endswith(b"\n")
-        if nl:
-            raw = raw[:-1]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            if errors == "strict":
-                raise InputError(f"{where}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace)") from None
-            text = raw.decode("utf-8", errors="replace")
-        yield text, nl
+    try:
+        for raw in stream:
+            lineno += 1
+            nl = raw.endswith(b"\n")
+            if nl:
+                raw = raw[:-1]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                if errors == "strict":
+                    raise InputError(f"{where}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace)") from None
+                text = raw.decode("utf-8", errors="replace")
+            yield text, nl
+    except Exception as e:  # a truncated or damaged .gz/.zst, an I/O error
+        failure = read_failure(e, where, lineno + 1)
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def read_text(path: str) -> str:
