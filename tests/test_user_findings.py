@@ -133,3 +133,37 @@ def test_encode_and_decode_read_gz_and_zst_inputs_line_for_line(tmp_path):
     assert assert_clean_error(run_cli("encode", tok, str(cut))) == (
         f"toktool: error: {cut}: cannot read (line 3): compressed file ended before the end of its zstd frame (truncated)"
     )
+
+
+def test_an_output_that_is_or_holds_an_input_is_refused_before_anything(tmp_path, monkeypatch):
+    from conftest import assert_clean_error, run_cli
+
+    from toktool.atomic import check_not_input
+    from toktool.errors import ToktoolError
+
+    corp = tmp_path / "corp"
+    corp.mkdir()
+    (corp / "eng.txt").write_text("hello world\n" * 50)
+    monkeypatch.chdir(tmp_path)
+    cases = [
+        (("train", "corp", "--vocab-size", "300", "-o", "corp", "--force"), "-o corp: the output would replace the input corp"),
+        (("train", "corp/eng.txt", "--vocab-size", "300", "-o", "corp", "--force"), "-o corp: the output would replace the input corp/eng.txt"),
+        (("count", "corp/*.txt", "-o", "corp", "--force"), "-o corp: the output would replace the input corp/eng.txt"),
+        (("count", "corp", "-o", "corp/eng.txt", "--force"), "-o corp/eng.txt: the output would replace the input corp/eng.txt (read as part of corp)"),
+        (("train", "--algo", "parity", "--lang", "eng=corp/eng.txt", "--target-ratio", "eng=1", "--vocab-size", "300", "-o", "corp", "--force"),
+         "-o corp: the output would replace the input corp/eng.txt"),
+        (("transplant", "corp", "--tokenizer", "corp", "-o", "corp", "--force"), "-o corp: the output would replace the input corp"),
+        (("transplant", "m", "--tokenizer", "corp", "-o", "out", "--report", "corp/eng.txt", "--force"),
+         "--report corp/eng.txt: the output would replace the input corp/eng.txt (read as part of corp)"),
+    ]
+    for args, want in cases:
+        assert assert_clean_error(run_cli(*args, cwd=tmp_path)) == f"toktool: error: {want}", args
+        assert sorted(p.name for p in corp.iterdir()) == ["eng.txt"]
+    # an earlier output inside a directory input is read as input: replacing it is refused too
+    (corp / "tok").mkdir()
+    (corp / "tok" / "vocab.json").write_text("{}")
+    with pytest.raises(ToktoolError) as e:
+        check_not_input("corp/tok", ["corp"])
+    assert str(e.value) == "-o corp/tok: the output would replace the input corp/tok/vocab.json (read as part of corp)"
+    check_not_input("corp/new", ["corp", "-"])  # a new output inside a directory input: nothing to replace
+    check_not_input("other", ["corp", "corp/*.txt"])

@@ -47,6 +47,8 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     """
     from .. import train as api
 
+    # everything read: the output (with --force) must not replace any of it
+    read = [*inputs, *from_counts, langs_dir, dev_dir, base, *(i.partition("=")[2] for i in (*lang_items, *dev_items))]
     corpus = {"text_field": text_field, "errors": errors, "workers": workers, "max_bytes": max_bytes, "sample_docs": sample_docs, "seed": seed}
     if engine != "local" and (algo != "bpe" or base or from_counts):
         raise click.UsageError(f"--engine {engine} counts text for --algo bpe (without --base or --from-counts); count with `toktool count --engine {engine}` first")
@@ -70,7 +72,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         if pretokenizer:
             options["pretokenizer"] = pretokenizer
         _check_sizes(vocab_size, special_tokens)
-        check_output(output, force)
+        check_output(output, force, read)
         with progress_bar(not quiet) as prog:
             trained = api.train_parity(train_src, dev_src, hooks=train_hooks(prog), **options)
         trained.save(output, force)
@@ -102,7 +104,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
             stage1 = {"stage1_pretokenizer": pretokenizer} if pretokenizer else {}
             _check_transition(transition, vocab_size, special_tokens)
             call = lambda hooks: api.train_superbpe(list(inputs), vocab_size=vocab_size, transition=transition, special_tokens=special_tokens, hooks=hooks, **stage1, **stage2, **common)  # noqa: E731
-        check_output(output, force)
+        check_output(output, force, read)
         with progress_bar(not quiet) as prog:
             trained = call(train_hooks(prog))
         trained.save(output, force)
@@ -110,7 +112,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
             _staged_summary(stderr_console(), output, trained.info)
         return
     _check_sizes(vocab_size, special_tokens)
-    check_output(output, force)
+    check_output(output, force, read)
     with progress_bar(not quiet) as prog:
         trained = api.train_bpe(
             list(inputs), vocab_size=vocab_size, pretokenizer=pretokenizer, special_tokens=special_tokens,
