@@ -167,3 +167,16 @@ def test_an_output_that_is_or_holds_an_input_is_refused_before_anything(tmp_path
     assert str(e.value) == "-o corp/tok: the output would replace the input corp/tok/vocab.json (read as part of corp)"
     check_not_input("corp/new", ["corp", "-"])  # a new output inside a directory input: nothing to replace
     check_not_input("other", ["corp", "corp/*.txt"])
+
+
+def test_a_language_directory_option_given_a_file_is_named_as_given():
+    from conftest import assert_clean_error, run_cli
+
+    eng = str(DATA / "udhr" / "eng.txt")
+    common = ("train", "--algo", "parity", "--vocab-size", "300", "-o", "/nonexistent-dir/pa")
+    p = run_cli(*common, "--langs", eng, "--dev", str(DATA / "udhr"))
+    assert assert_clean_error(p) == f"toktool: error: {eng}: not a directory (--langs takes a directory with one file per language)"
+    p = run_cli(*common, "--lang", f"eng={eng}", "--dev", eng)
+    assert assert_clean_error(p) == f"toktool: error: {eng}: not a directory (--dev takes a directory with one file per language)"
+    p = run_cli("evaluate", str(DATA / "tokenizers" / "gpt2"), "--data", eng)
+    assert assert_clean_error(p) == f"toktool: error: {eng}: not a directory (--data takes a directory with one file per language)"

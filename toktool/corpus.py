@@ -828,12 +828,12 @@ def language_code(name: str) -> str | None:
     return stem if ("." + rest if dot else "") in TEXT_SUFFIXES else None
 
 
-def discover_dir(d: Path) -> dict[str, list[str]]:
+def discover_dir(d: Path, option: str = "--data") -> dict[str, list[str]]:
     """{code: [files]} of a directory with one file (`<code>.txt`, optionally .gz/.zst, or no suffix)
-    or sub-directory per language. Raises InputError for a missing or empty directory, an empty
-    language directory, or a language found twice."""
+    or sub-directory per language. Raises InputError for a missing or empty directory (naming
+    `option`, the option that gave it), an empty language directory, or a language found twice."""
     if not d.is_dir():
-        raise InputError(f"{d}: not a directory (--data takes a directory with one file per language)")
+        raise InputError(f"{d}: not a directory ({option} takes a directory with one file per language)")
     found: dict[str, list[str]] = {}
     for entry in sorted(d.iterdir()):
         if entry.is_dir():

@@ -58,7 +58,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         train_src = api.language_sources(langs_dir, lang_items, "--lang")
         if not train_src:
             raise click.UsageError("--algo parity needs training text: --langs DIR or --lang CODE=PATH (repeatable)")
-        dev_src = api.language_sources(dev_dir, dev_items, "--dev-lang")
+        dev_src = api.language_sources(dev_dir, dev_items, "--dev-lang", "--dev")
         ratios = _target_ratios(target_ratios) if target_ratios else None
         if ratios is not None and dev_src:
             raise click.UsageError("--target-ratio is the variant without a dev set; drop --dev/--dev-lang or --target-ratio")
