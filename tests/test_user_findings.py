@@ -180,3 +180,17 @@ def test_a_language_directory_option_given_a_file_is_named_as_given():
     assert assert_clean_error(p) == f"toktool: error: {eng}: not a directory (--dev takes a directory with one file per language)"
     p = run_cli("evaluate", str(DATA / "tokenizers" / "gpt2"), "--data", eng)
     assert assert_clean_error(p) == f"toktool: error: {eng}: not a directory (--data takes a directory with one file per language)"
+
+
+def test_evaluate_text_names_a_columnar_input_as_encode_does(tmp_path):
+    from conftest import assert_clean_error, run_cli
+
+    pq = tmp_path / "b.parquet"
+    pq.write_bytes(b"PAR1" + b"\x00" * 64 + b"PAR1")
+    want = (
+        f"toktool: error: {pq}: a Parquet file; this command reads UTF-8 text lines (train and count read Parquet,"
+        " Arrow and datasets inputs with --text-field): write the column out as text lines first"
+    )
+    tok = str(DATA / "tokenizers" / "gpt2")
+    assert assert_clean_error(run_cli("evaluate", tok, "--text", str(pq))) == want
+    assert assert_clean_error(run_cli("encode", tok, str(pq))) == want
