@@ -194,3 +194,14 @@ def test_evaluate_text_names_a_columnar_input_as_encode_does(tmp_path):
     tok = str(DATA / "tokenizers" / "gpt2")
     assert assert_clean_error(run_cli("evaluate", tok, "--text", str(pq))) == want
     assert assert_clean_error(run_cli("encode", tok, str(pq))) == want
+
+
+def test_a_base_that_does_not_exist_is_named_as_missing(tmp_path):
+    from conftest import assert_clean_error, run_cli
+
+    missing = tmp_path / "nonexistent"
+    p = run_cli("train", str(DATA / "udhr" / "eng.txt"), "--base", str(missing), "--vocab-size", "400", "-o", str(tmp_path / "o"))
+    assert assert_clean_error(p) == f"toktool: error: {missing}: no such tokenizer file or directory"
+    (tmp_path / "empty").mkdir()
+    p = run_cli("train", str(DATA / "udhr" / "eng.txt"), "--base", str(tmp_path / "empty"), "--vocab-size", "400", "-o", str(tmp_path / "o"))
+    assert assert_clean_error(p) == f"toktool: error: {tmp_path / 'empty'}: directory has no tokenizer.json (nor vocab.json + merges.txt)"
