@@ -205,3 +205,19 @@ def test_a_base_that_does_not_exist_is_named_as_missing(tmp_path):
     (tmp_path / "empty").mkdir()
     p = run_cli("train", str(DATA / "udhr" / "eng.txt"), "--base", str(tmp_path / "empty"), "--vocab-size", "400", "-o", str(tmp_path / "o"))
     assert assert_clean_error(p) == f"toktool: error: {tmp_path / 'empty'}: directory has no tokenizer.json (nor vocab.json + merges.txt)"
+
+
+def test_a_transition_with_a_decimal_point_is_a_fraction():
+    from toktool.errors import ToktoolError
+    from toktool.train.superbpe import resolve_transition
+
+    assert resolve_transition("0.8", 3000, 0) == 2400
+    assert resolve_transition("2400", 3000, 0) == 2400
+    for value in ("1.0", "1."):
+        with pytest.raises(ToktoolError) as e:
+            resolve_transition(value, 3000, 0)
+        assert str(e.value) == "--transition 3000 must be smaller than --vocab-size 3000 (stage 2 needs room)"
+    for value in ("inf", "nan"):
+        with pytest.raises(ToktoolError) as e:
+            resolve_transition(value, 3000, 0)
+        assert str(e.value) == f"--transition {value!r}: expected a vocabulary size or a fraction of --vocab-size"

@@ -28,7 +28,7 @@ from .render import progress_bar, rich_table, stderr_console, train_hooks
 @click.option("--target-ratio", "target_ratios", multiple=True, metavar="CODE=X", help="parity (ratio variant, no dev set): target compression of a language relative to the others (default 1).")
 @click.option("--exhausted", type=click.Choice(["stop", "skip"]), default="stop", show_default=True, help="parity: when the worst language has no pair as frequent as --min-frequency, stop (the reference) or let it drop out and go on.")
 @click.option("--base", metavar="TOKENIZER", help="Start from this byte-level BPE (tokenizer.json, model dir, vocab.json + merges.txt) instead of bytes; its ids and merges are kept.")
-@click.option("--transition", default="0.9", show_default=True, metavar="T", help="superbpe: vocabulary size where stage 2 starts, or a fraction of --vocab-size.")
+@click.option("--transition", default="0.9", show_default=True, metavar="T", help="superbpe: vocabulary size where stage 2 starts (an integer), or a fraction of --vocab-size (with a decimal point: 0.9).")
 @click.option("--stage2-pretokenizer", type=click.Choice(list(STAGE2_PRESETS)), default=SuperOptions.stage2_pretokenizer, show_default=True, help="superbpe: lines with digit, punctuation-run and multi-space splits (authors' recipe); digits: only digit groups (paper).")
 @click.option("--max-words", type=click.IntRange(min=1), default=SuperOptions.max_words, show_default=True, help="superbpe: most words a stage-2 token may span.")
 @click.option("--allow-colon-space", is_flag=True, help="superbpe: allow stage-2 tokens containing ': ' (filtered by default, as in the reference).")

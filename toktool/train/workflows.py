@@ -232,7 +232,7 @@ def train_superbpe(
     words (never ": " unless `allow_colon_space`). Stage-2 pieces longer than `max_line_bytes` bytes
     are left out (counted in train.json). Both stages' counts come from one pass over the text.
 
-    transition: a vocabulary size (28000) or a fraction of vocab_size (0.9).
+    transition: a vocabulary size (an int or a string of digits: 28000) or a fraction of vocab_size (a float: 0.9).
     Other arguments as in `train_bpe`.
 
     Returns a Trained. Raises ToktoolError for bad options (a transition outside the vocabulary, an
