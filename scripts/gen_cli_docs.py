@@ -21,7 +21,8 @@ skipped), quoted globs, or `-` for stdin; results go to stdout, progress and sum
 `rich` progress bar only when stderr is a terminal; `--quiet` silences it). Exit codes: 0 success,
 2 bad usage or bad input (one line on stderr naming the file, line or field), 1 internal error (a bug;
 `--debug` or `TOKTOOL_DEBUG=1` shows the traceback), 130 interrupted. Outputs are written atomically
-and never replace an existing path without `--force`.
+and never replace an existing path without `--force`, nor, even with it, an input of the same command
+(an output that is an input, or holds one, is refused before any work).
 
 ## Text inputs
 

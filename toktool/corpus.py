@@ -288,8 +288,90 @@ def _open_binary(path: str) -> tuple[BinaryIO, _HashingReader | None]:
             import zstandard
         except ImportError:
             raise ToktoolError(f"{path}: reading .zst needs the 'zstandard' package (pip install toktool[zstd])") from None
-        buffered = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(buffered), buffer_size=1 << 20)  # type: ignore[arg-type]
+        buffered = io.BufferedReader(_ZstdReader(buffered, zstandard), buffer_size=1 << 20)
     return buffered, hasher
+
+
+class _CorruptZstd(Exception):
+    """zstandard's error on data that is not a zstd stream (or a damaged one), raised while reading."""
+
+
+class _ZstdReader(io.RawIOBase):
+    """The decompressed bytes of a .zst stream, all its frames one after another. A stream that ends
+    inside a frame raises EOFError, as gzip does: zstandard's stream_reader returns b"" there as at a
+    true end, so a truncated file would read as complete. Data that is not zstd raises _CorruptZstd.
+    An empty stream is empty text (as an empty .gz is)."""
+
+    _FEED = 1 << 13  # compressed bytes per decompress call: one call's output has no bound of its own
+
+    def __init__(self, raw: BinaryIO, zstandard) -> None:
+        self._raw = raw
+        self._zstd_error = zstandard.ZstdError
+        self._dctx = zstandard.ZstdDecompressor()
+        self._frame = self._dctx.decompressobj()
+        self._in_frame = False  # the current frame has been fed bytes and has not ended
+        self._pending = b""  # compressed bytes after the end of a frame, not yet fed
+        self._out = memoryview(b"")  # decompressed bytes not yet returned: _out[_pos:]
+        self._pos = 0
+        self._done = False
+        self._error: BaseException | None = None  # raised at the next read, after the bytes before it
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        view = memoryview(b).cast("B")
+        n = 0
+        while n < len(view):
+            if self._pos >= len(self._out):
+                if self._error is not None:
+                    if n:
+                        break
+                    error, self._error = self._error, None
+                    raise error
+                if self._done:
+                    break
+                try:
+                    self._decompress()
+                except (EOFError, _CorruptZstd) as e:
+                    self._error = e
+                continue
+            k = min(len(view) - n, len(self._out) - self._pos)
+            view[n : n + k] = self._out[self._pos : self._pos + k]
+            n += k
+            self._pos += k
+        return n
+
+    def _decompress(self) -> None:
+        data = self._pending or self._raw.read(self._FEED)
+        self._pending = b""
+        self._out, self._pos = memoryview(b""), 0
+        if not data:
+            if self._in_frame:
+                raise EOFError("compressed file ended before the end of its zstd frame (truncated)")
+            self._done = True
+            return
+        try:
+            self._out = memoryview(self._frame.decompress(data))
+        except self._zstd_error as e:
+            raise _CorruptZstd(str(e)) from None
+        self._in_frame = True
+        if self._frame.eof:  # the next bytes, if any, start another frame
+            self._pending = self._frame.unused_data
+            self._frame = self._dctx.decompressobj()
+            self._in_frame = False
+
+
+def read_failure(e: BaseException, where: str, line: int | None = None) -> InputError | None:
+    """The one-line InputError for an error raised while reading the input `where` (at `line`, when
+    known): an OSError, a truncated compressed stream (EOFError), a damaged gzip or zstd stream. None for
+    any other exception (a bug: the caller re-raises it)."""
+    at = f" (line {line})" if line is not None else ""
+    if isinstance(e, _CorruptZstd):
+        return InputError(f"{where}: corrupt zstd stream{at}: {e}")
+    if isinstance(e, (OSError, EOFError)):  # gzip.BadGzipFile is an OSError
+        return InputError(f"{where}: cannot read{at}: {e}")
+    return None
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -328,8 +410,11 @@ def start_text(stream: BinaryIO, path: str) -> None:
     UTF-8 byte-order mark, so that no text starts with U+FEFF. Raises InputError naming `path`."""
     try:
         head = stream.peek(_BINARY_SNIFF)[:_BINARY_SNIFF] if hasattr(stream, "peek") else b""
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise InputError(f"{path}: cannot read: {e}") from None
+    except Exception as e:
+        failure = read_failure(e, path, 1)
+        if failure is None:
+            raise
+        raise failure from None
     problem = text_problem(head)
     if problem:
         raise InputError(f"{path}: {problem}")
@@ -362,12 +447,11 @@ def iter_lines(path: str, errors: str, stats: CorpusStats, column: str | None = 
                         continue
                     line = raw.decode("utf-8", errors="replace")
                 yield lineno, line
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
-            raise InputError(f"{info.path}: cannot read (line {lineno + 1}): {e}") from None
-        except Exception as e:  # zstandard raises its own error type for corrupt frames
-            if type(e).__module__.startswith("zstandard"):
-                raise InputError(f"{info.path}: corrupt zstd stream: {e}") from None
-            raise
+        except Exception as e:
+            failure = read_failure(e, info.path, lineno + 1)
+            if failure is None:
+                raise
+            raise failure from None
     finally:
         _close_input(path, stream, hasher, info, stats)
 
@@ -419,14 +503,14 @@ def _line_blocks(path: str, errors: str, stats: CorpusStats, block_bytes: int) -
         while True:
             try:
                 chunk = stream.read(block_bytes)
-            except Exception as e:  # OSError, EOFError, BadGzipFile; zstandard has an error type of its own
-                if not isinstance(e, (OSError, EOFError)) and not type(e).__module__.startswith("zstandard"):
+            except Exception as e:
+                failure = read_failure(e, info.path, lines_before + rest.count(NEWLINE) + 1)
+                if failure is None:
                     raise
                 if path != "-":  # the line reader names the line where the stream breaks: read again with it
                     for _ in iter_lines(path, errors, CorpusStats()):
                         pass
-                line = lines_before + rest.count(NEWLINE) + 1
-                raise InputError(f"{info.path}: cannot read (line {line}): {e}") from None
+                raise failure from None
             if chunk:
                 data = rest + chunk
                 cut = data.rfind(b"\n") + 1
@@ -667,15 +751,13 @@ def refuse_columnar(path: str) -> None:
 
 
 def open_input(path: str | None) -> tuple[BinaryIO, str]:
-    """(binary stream, display name) of a file, or of stdin for None or "-". Raises InputError when
-    the file cannot be opened or is a columnar input (`refuse_columnar`)."""
+    """(binary stream, display name) of a file (.gz and .zst decompressed, as every command reads
+    them), or of stdin for None or "-". Raises InputError when the file cannot be opened or is a
+    columnar input (`refuse_columnar`), ToktoolError when .zst needs the missing zstandard package."""
     if path in (None, "-"):
         return sys.stdin.buffer, "<stdin>"
     refuse_columnar(path)
-    try:
-        return open(path, "rb"), path  # noqa: SIM115
-    except OSError as e:
-        raise InputError(f"{path}: cannot open: {e.strerror or e}") from None
+    return _open_binary(path)[0], path
 
 
 def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str, bool]]:
@@ -683,21 +765,28 @@ def read_lines(stream: BinaryIO, errors: str, where: str) -> Iterator[tuple[str,
 
     Splits on \\n only, so \\r and other separators round-trip. `errors`: "strict" raises InputError
     naming `where` and the line for invalid UTF-8, "replace" uses U+FFFD. Raises InputError when the
-    stream is not UTF-8 text (`text_problem`); a leading UTF-8 byte-order mark is dropped."""
+    stream is not UTF-8 text (`text_problem`), or naming the line where a read fails (a truncated or
+    corrupt .gz/.zst: `read_failure`); a leading UTF-8 byte-order mark is dropped."""
     start_text(stream, where)
     lineno = 0
-    for raw in stream:
-        lineno += 1
-        nl = raw.endswith(b"\n")
-        if nl:
-            raw = raw[:-1]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            if errors == "strict":
-                raise InputError(f"{where}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace)") from None
-            text = raw.decode("utf-8", errors="replace")
-        yield text, nl
+    try:
+        for raw in stream:
+            lineno += 1
+            nl = raw.endswith(b"\n")
+            if nl:
+                raw = raw[:-1]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                if errors == "strict":
+                    raise InputError(f"{where}:{lineno}: invalid UTF-8 at byte {e.start} (use --errors replace)") from None
+                text = raw.decode("utf-8", errors="replace")
+            yield text, nl
+    except Exception as e:  # a truncated or damaged .gz/.zst, an I/O error
+        failure = read_failure(e, where, lineno + 1)
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def read_text(path: str) -> str:
@@ -712,12 +801,11 @@ def read_text(path: str) -> str:
     try:
         start_text(stream, where)
         data = stream.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise InputError(f"{where}: cannot read: {e}") from None
-    except Exception as e:  # zstandard raises its own error type for corrupt frames
-        if type(e).__module__.startswith("zstandard"):
-            raise InputError(f"{where}: corrupt zstd stream: {e}") from None
-        raise
+    except Exception as e:
+        failure = read_failure(e, where)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         if path != "-":
             stream.close()
@@ -740,12 +828,12 @@ def language_code(name: str) -> str | None:
     return stem if ("." + rest if dot else "") in TEXT_SUFFIXES else None
 
 
-def discover_dir(d: Path) -> dict[str, list[str]]:
+def discover_dir(d: Path, option: str = "--data") -> dict[str, list[str]]:
     """{code: [files]} of a directory with one file (`<code>.txt`, optionally .gz/.zst, or no suffix)
-    or sub-directory per language. Raises InputError for a missing or empty directory, an empty
-    language directory, or a language found twice."""
+    or sub-directory per language. Raises InputError for a missing or empty directory (naming
+    `option`, the option that gave it), an empty language directory, or a language found twice."""
     if not d.is_dir():
-        raise InputError(f"{d}: not a directory (--data takes a directory with one file per language)")
+        raise InputError(f"{d}: not a directory ({option} takes a directory with one file per language)")
     found: dict[str, list[str]] = {}
     for entry in sorted(d.iterdir()):
         if entry.is_dir():

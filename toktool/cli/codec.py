@@ -44,7 +44,7 @@ def _located(e: CodecError, where: str, first_line: int) -> CodecError:
 
 @click.command(help=f"""Encode text, one line in → one line of ids (or tokens, or JSON) out.
 
-    {TOKENIZER_HELP} INPUT defaults to stdin. Encoding is done by the format's own library
+    {TOKENIZER_HELP} INPUT defaults to stdin; .gz and .zst files are decompressed. Encoding is done by the format's own library
     (tokenizers, sentencepiece, tiktoken's encode_ordinary); a tokenizer.json's truncation and padding
     settings are not applied. Output is written a batch at a time: when a line cannot be encoded, the
     batches before it are already out (exit code 2).
@@ -117,7 +117,8 @@ def _parse_ids(line: str, lineno: int, where: str, vocab_size: int) -> list[int]
 
 @click.command(help=f"""Decode ids back to text, one line in → one line out (ids as written by `encode`, or JSON).
 
-    {TOKENIZER_HELP} Decoding is done by the format's own library.
+    {TOKENIZER_HELP} INPUT defaults to stdin; .gz and .zst files are decompressed. Decoding is done
+    by the format's own library.
     """)
 @click.argument("tokenizer")
 @click.argument("input", required=False)

@@ -39,7 +39,7 @@ def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, max
             raise click.UsageError(f"--engine {engine} writes a directory of count shards: give -o DIR, not a .counts file")
         if partitions != DEFAULT_PARTITIONS or min_word_count:
             raise click.UsageError("--partitions and --min-word-count apply to a directory output (-o DIR), not a .counts file")
-        check_output(output, force)
+        check_output(output, force, inputs)
         paths = expand_inputs(list(inputs))
         with progress_bar(not quiet) as prog:
             wc = count_corpus(paths, preset, text_field, errors, specials, workers, count_progress(prog, total_input_size(paths)), sampling)
@@ -49,7 +49,7 @@ def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, max
             for label, text in corpus_notes(wc.corpus):
                 console.print(f"{label}: {text}")
         return
-    check_output(output, force)
+    check_output(output, force, inputs)
     paths = expand_inputs(list(inputs))
     with progress_bar(not quiet) as prog:
         manifest = count_to_dir(

@@ -28,7 +28,7 @@ from .render import progress_bar, rich_table, stderr_console, train_hooks
 @click.option("--target-ratio", "target_ratios", multiple=True, metavar="CODE=X", help="parity (ratio variant, no dev set): target compression of a language relative to the others (default 1).")
 @click.option("--exhausted", type=click.Choice(["stop", "skip"]), default="stop", show_default=True, help="parity: when the worst language has no pair as frequent as --min-frequency, stop (the reference) or let it drop out and go on.")
 @click.option("--base", metavar="TOKENIZER", help="Start from this byte-level BPE (tokenizer.json, model dir, vocab.json + merges.txt) instead of bytes; its ids and merges are kept.")
-@click.option("--transition", default="0.9", show_default=True, metavar="T", help="superbpe: vocabulary size where stage 2 starts, or a fraction of --vocab-size.")
+@click.option("--transition", default="0.9", show_default=True, metavar="T", help="superbpe: vocabulary size where stage 2 starts (an integer), or a fraction of --vocab-size (with a decimal point: 0.9).")
 @click.option("--stage2-pretokenizer", type=click.Choice(list(STAGE2_PRESETS)), default=SuperOptions.stage2_pretokenizer, show_default=True, help="superbpe: lines with digit, punctuation-run and multi-space splits (authors' recipe); digits: only digit groups (paper).")
 @click.option("--max-words", type=click.IntRange(min=1), default=SuperOptions.max_words, show_default=True, help="superbpe: most words a stage-2 token may span.")
 @click.option("--allow-colon-space", is_flag=True, help="superbpe: allow stage-2 tokens containing ': ' (filtered by default, as in the reference).")
@@ -47,6 +47,8 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
     """
     from .. import train as api
 
+    # everything read: the output (with --force) must not replace any of it
+    read = [*inputs, *from_counts, langs_dir, dev_dir, base, *(i.partition("=")[2] for i in (*lang_items, *dev_items))]
     corpus = {"text_field": text_field, "errors": errors, "workers": workers, "max_bytes": max_bytes, "sample_docs": sample_docs, "seed": seed}
     if engine != "local" and (algo != "bpe" or base or from_counts):
         raise click.UsageError(f"--engine {engine} counts text for --algo bpe (without --base or --from-counts); count with `toktool count --engine {engine}` first")
@@ -56,7 +58,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         train_src = api.language_sources(langs_dir, lang_items, "--lang")
         if not train_src:
             raise click.UsageError("--algo parity needs training text: --langs DIR or --lang CODE=PATH (repeatable)")
-        dev_src = api.language_sources(dev_dir, dev_items, "--dev-lang")
+        dev_src = api.language_sources(dev_dir, dev_items, "--dev-lang", "--dev")
         ratios = _target_ratios(target_ratios) if target_ratios else None
         if ratios is not None and dev_src:
             raise click.UsageError("--target-ratio is the variant without a dev set; drop --dev/--dev-lang or --target-ratio")
@@ -70,7 +72,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         if pretokenizer:
             options["pretokenizer"] = pretokenizer
         _check_sizes(vocab_size, special_tokens)
-        check_output(output, force)
+        check_output(output, force, read)
         with progress_bar(not quiet) as prog:
             trained = api.train_parity(train_src, dev_src, hooks=train_hooks(prog), **options)
         trained.save(output, force)
@@ -102,7 +104,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
             stage1 = {"stage1_pretokenizer": pretokenizer} if pretokenizer else {}
             _check_transition(transition, vocab_size, special_tokens)
             call = lambda hooks: api.train_superbpe(list(inputs), vocab_size=vocab_size, transition=transition, special_tokens=special_tokens, hooks=hooks, **stage1, **stage2, **common)  # noqa: E731
-        check_output(output, force)
+        check_output(output, force, read)
         with progress_bar(not quiet) as prog:
             trained = call(train_hooks(prog))
         trained.save(output, force)
@@ -110,7 +112,7 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
             _staged_summary(stderr_console(), output, trained.info)
         return
     _check_sizes(vocab_size, special_tokens)
-    check_output(output, force)
+    check_output(output, force, read)
     with progress_bar(not quiet) as prog:
         trained = api.train_bpe(
             list(inputs), vocab_size=vocab_size, pretokenizer=pretokenizer, special_tokens=special_tokens,

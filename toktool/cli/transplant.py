@@ -50,10 +50,11 @@ def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_ca
 
     if not dry_run and not output:
         raise click.UsageError("-o/--output is required (or use --dry-run)")
+    read = [base, new_tokenizer, donor, *aux_corpus]
     if output:
-        check_output(output, force)
+        check_output(output, force, read)
     if report_path:
-        check_output(report_path, force)
+        check_output(report_path, force, read, "--report")
     if donor and aux_corpus:
         raise click.UsageError("give --donor or --aux-corpus, not both")
     if (donor or aux_corpus) and method not in ("auto", "omp"):

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..corpus import CorpusStats, discover_dir, display_name, iter_lines
+from ..corpus import CorpusStats, discover_dir, display_name, iter_lines, refuse_columnar
 from ..errors import InputError, ToktoolError
 
 _SCRIPT_SAMPLE = 20_000
@@ -146,6 +146,7 @@ def load_eval_data(
             path, code = item, Path(item).name.split(".")[0]
         if not code or not path:
             raise ToktoolError(f"--text {item!r}: expected FILE or CODE=FILE")
+        refuse_columnar(path)  # lines of text, as encode, decode and count-tokens read
         if not Path(path).is_file():
             raise InputError(f"{path}: no such file")
         if code in sources:

@@ -9,6 +9,7 @@ skipping candidates of more than `max_words` words or containing ": " (the refer
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -22,12 +23,15 @@ from .extension import Base, Extension, base_from_spec, continue_merges
 
 
 def resolve_transition(value: str, vocab_size: int, n_special: int) -> int:
-    """`--transition` as a vocabulary size (28000) or a fraction of --vocab-size (0.9)."""
+    """`--transition` as a vocabulary size (an integer: 28000) or a fraction of --vocab-size (a number
+    with a decimal point or an exponent: 0.9; 1.0 is all of it, which leaves stage 2 no room)."""
     try:
         x = float(value)
     except ValueError:
-        raise ToktoolError(f"--transition {value!r}: expected a vocabulary size or a fraction of --vocab-size") from None
-    t = round(x * vocab_size) if ("." in value or "e" in value.lower()) and x < 1 else int(x)
+        x = math.nan
+    if not math.isfinite(x):
+        raise ToktoolError(f"--transition {value!r}: expected a vocabulary size or a fraction of --vocab-size")
+    t = round(x * vocab_size) if ("." in value or "e" in value.lower()) else int(x)
     if x <= 0 or t <= 0:
         raise ToktoolError(f"--transition must be positive (got {value})")
     if t >= vocab_size:

@@ -232,7 +232,7 @@ def train_superbpe(
     words (never ": " unless `allow_colon_space`). Stage-2 pieces longer than `max_line_bytes` bytes
     are left out (counted in train.json). Both stages' counts come from one pass over the text.
 
-    transition: a vocabulary size (28000) or a fraction of vocab_size (0.9).
+    transition: a vocabulary size (an int or a string of digits: 28000) or a fraction of vocab_size (a float: 0.9).
     Other arguments as in `train_bpe`.
 
     Returns a Trained. Raises ToktoolError for bad options (a transition outside the vocabulary, an
@@ -385,12 +385,14 @@ def _extended(base, ext, preset: str | None):
 # --- parity-aware BPE -------------------------------------------------------------------------
 
 
-def language_sources(dir_: str | None, items: Sequence[str], what: str) -> dict[str, list[str]]:
+def language_sources(dir_: str | None, items: Sequence[str], what: str, dir_option: str = "--langs") -> dict[str, list[str]]:
     """`--langs DIR` (one file or sub-directory per language code) plus `--lang CODE=PATH` items,
-    as {code: [paths]}. Raises ToktoolError for a malformed item or a language given twice."""
+    as {code: [paths]}; `what` and `dir_option` are the options' names for messages. Raises
+    ToktoolError for a malformed item or a language given twice, InputError for a DIR that is not a
+    directory of languages."""
     out: dict[str, list[str]] = {}
     if dir_:
-        out.update(discover_dir(Path(dir_)))
+        out.update(discover_dir(Path(dir_), dir_option))
     for item in items:
         code, eq, path = item.partition("=")
         if not eq or not code or not path:
