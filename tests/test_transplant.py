@@ -303,14 +303,14 @@ def test_omp_with_aux_corpus_and_donor(tmp_path, new_tok):
     base = _llama(tmp_path / "base", tied=True)
     a, b = tmp_path / "a", tmp_path / "b"
     for out, env in ((a, {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}), (b, {"NUMBA_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"})):
-        proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", str(out), "--aux-corpus", str(SAMPLE), "--aux-min-count", "2", "--k", "8", "--report", str(out) + ".json", "-q", env=env)
+        proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", str(out), "--method", "omp", "--aux-corpus", str(SAMPLE), "--aux-min-count", "2", "--k", "8", "--report", str(out) + ".json", "-q", env=env)
         assert proc.returncode == 0, proc.stderr
     rep = json.loads(Path(str(a) + ".json").read_text())
     assert rep["method"] == "omp" and rep["rows"].get("omp", 0) > 20
     assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
     # torch on the CPU gives the same rows
     c = tmp_path / "c"
-    proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", str(c), "--aux-corpus", str(SAMPLE), "--aux-min-count", "2", "--k", "8", "--device", "cpu", "-q")
+    proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", str(c), "--method", "omp", "--aux-corpus", str(SAMPLE), "--aux-min-count", "2", "--k", "8", "--device", "cpu", "-q")
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_allclose(_tensor(c, "model.embed_tokens.weight"), _tensor(a, "model.embed_tokens.weight"), atol=1e-4)
     # a donor model that uses the new tokenizer (here: the transplanted model itself)
