@@ -118,3 +118,78 @@ def test_auto_report_on_the_cli_and_dry_run(tmp_path, new_tok):
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(rpt.read_text())
     assert rep["auto"]["chosen"] == rep["method"] and {"fvt_mean_cosine", "omp_mean_cosine", "held_out", "why"} <= set(rep["auto"])
+
+
+# --- --calibrate rank --------------------------------------------------------------------------------
+
+
+def _rank_rows(v: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that encode rank: noise plus log(1 + id) along one direction u (as trained embeddings do)."""
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(d)
+    u /= np.linalg.norm(u)
+    rows = 0.05 * rng.standard_normal((v, d)) + np.log1p(np.arange(v))[:, None] * u[None, :]
+    return rows.astype(np.float32), u
+
+
+def test_rank_calibration_moves_frequent_looking_rows_to_their_rank_only():
+    from toktool.transplantation.methods import rank_calibration
+
+    old, u = _rank_rows(4000, 16, 0)
+    shared = np.arange(300, 3000)  # shared tokens keep their ids
+    new_rows = np.zeros((5000, 16), dtype=np.float32)
+    new_rows[shared] = old[shared]
+    # approximated tokens 3000..4999: a mean of frequent pieces reads as frequent (log id ~ 3)
+    targets = np.arange(3000, 5000)
+    new_rows[targets] = old[[20, 21]].mean(axis=0)
+    rare = np.array([4999])
+    new_rows[rare] = old[3999] + 3 * u  # reads rarer than its id: left alone
+    before = new_rows.copy()
+    rep = rank_calibration(old, shared, shared, targets, new_rows)
+    assert rep["applied"] and rep["r2"] > 0.99 and rep["moved"] == len(targets) - 1
+    moved = targets[:-1]
+    # the moved rows now read their own log(1 + id) along u, and only their u component changed
+    np.testing.assert_allclose(new_rows[moved] @ u - before[moved] @ u, np.log1p(moved) - before[moved] @ u, atol=0.05)
+    # every row moved along one and the same direction (the fitted g), close to u
+    sv = np.linalg.svd((new_rows[moved] - before[moved]).astype(np.float64), compute_uv=False)
+    assert sv[1] < 1e-4 * sv[0]
+    delta = (new_rows[moved[0]] - before[moved[0]]).astype(np.float64)
+    assert abs(delta @ u) / np.linalg.norm(delta) > 0.99
+    np.testing.assert_array_equal(new_rows[rare], before[rare])
+    np.testing.assert_array_equal(new_rows[shared], before[shared])
+
+
+def test_rank_calibration_leaves_rows_that_do_not_encode_rank():
+    from toktool.transplantation.methods import rank_calibration
+
+    rng = np.random.default_rng(1)
+    old = rng.standard_normal((4000, 16)).astype(np.float32)
+    new_rows = rng.standard_normal((5000, 16)).astype(np.float32)
+    before = new_rows.copy()
+    rep = rank_calibration(old, np.arange(300, 3000), np.arange(300, 3000), np.arange(3000, 5000), new_rows)
+    assert not rep["applied"] and rep["r2"] < 0.25
+    np.testing.assert_array_equal(new_rows, before)
+
+
+def test_calibrate_rank_is_the_default_and_none_is_plain_fvt(tmp_path, new_tok):
+    base = _llama(tmp_path / "base", 0)
+    st = load_file(str(base / "model.safetensors"))
+    rows, _ = _rank_rows(50257, 16, 2)
+    st["model.embed_tokens.weight"] = torch.tensor(rows)
+    save_file(st, str(base / "model.safetensors"), metadata={"format": "pt"})
+    rep = toktool.transplant(str(base), str(new_tok), str(tmp_path / "cal"), method="fvt")
+    plain = toktool.transplant(str(base), str(new_tok), str(tmp_path / "plain"), method="fvt", calibrate="none")
+    assert rep["calibration"]["input"]["applied"] and "calibration" not in plain
+    cal = load_file(str(tmp_path / "cal" / "model.safetensors"))["model.embed_tokens.weight"].numpy()
+    fvt = load_file(str(tmp_path / "plain" / "model.safetensors"))["model.embed_tokens.weight"].numpy()
+    from toktool.transplantation.core import Options as Opts
+    from toktool.transplantation.core import make_plan
+
+    plan = make_plan(str(base), str(new_tok), Opts(method="fvt"))
+    src = np.array(plan.mapping.source)
+    copied = np.flatnonzero(src >= 0)
+    made = np.array([j for j, p in plan.pieces.items() if p])
+    np.testing.assert_array_equal(cal[copied], fvt[copied])  # copies are never moved
+    for j in made[:50]:  # plain: FVT's mean of the old pieces
+        np.testing.assert_allclose(fvt[j], rows[plan.pieces[j]].mean(axis=0), atol=1e-5)
+    assert (np.abs(cal[made] - fvt[made]).max(axis=1) > 1e-4).mean() > 0.5

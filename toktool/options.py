@@ -176,6 +176,7 @@ class TransplantOptions:
     add_specials: bool = True
     precision: str = "fp32"
     omp_norm: str = "fvt"  # fvt: rescale each OMP row to its FVT row's length; none: as solved
+    calibrate: str = "rank"  # rank: move fvt/omp rows along the frequency direction towards their new id's rank; none: as made
 
     def resolved_method(self) -> str:
         """The method a plan starts from: auto with a donor space is "omp" here, and the rows step

@@ -27,6 +27,7 @@ from .render import FORMATS, print_table, stderr_console
 @click.option("--aux-window", type=click.IntRange(min=1), default=Options.aux_window, show_default=True, help="Co-occurrence window (tokens each side) for --aux-corpus.")
 @click.option("--aux-min-count", type=click.IntRange(min=1), default=Options.aux_min_count, show_default=True, help="Tokens seen fewer times in --aux-corpus get no vector (FVT rows instead of OMP; rare anchors are not used).")
 @click.option("--omp-norm", type=click.Choice(["fvt", "none"]), default=Options.omp_norm, show_default=True, help="Length of OMP rows: that of the token's FVT row (least-squares weights can be large, and a long row dominates a tied output head), or as solved.")
+@click.option("--calibrate", type=click.Choice(["none", "rank"]), default=Options.calibrate, show_default=True, help="rank: move fvt/omp rows along the embeddings' frequency direction (fitted on shared tokens) to the rank their id has in the new vocabulary; a mean of pieces otherwise reads as a frequent token.")
 @click.option("--device", metavar="DEVICE", help="Run OMP through torch on this device (cuda, cuda:1, cpu); default: numpy/Numba on the CPU.")
 @click.option("--precision", type=click.Choice(["fp32", "fp64"]), default=Options.precision, show_default=True, help="OMP arithmetic of the candidate scan (the factorisation is always float64).")
 @click.option("--seed", type=int, default=Options.seed, show_default=True, help="Seed of --method random and of the SVD.")
@@ -37,7 +38,7 @@ from .render import FORMATS, print_table, stderr_console
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output directory / report file.")
 @common_options
-def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_candidates, aux_dim, aux_window, aux_min_count, omp_norm, device, precision, seed, add_specials, allow_pickle, report_path, dry_run, fmt, force, quiet, debug):
+def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_candidates, aux_dim, aux_window, aux_min_count, omp_norm, calibrate, device, precision, seed, add_specials, allow_pickle, report_path, dry_run, fmt, force, quiet, debug):
     """Give a model embeddings for a new tokenizer, training-free.
 
     Tokens both tokenizers share are copied bit for bit (matched after normalising byte-level Ġ,
@@ -66,7 +67,7 @@ def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_ca
     report = run_transplant(
         base, new_tokenizer, None if dry_run else output, method=method, donor=donor, aux_corpus=aux_corpus, k=k,
         candidates=omp_candidates, aux_dim=aux_dim, aux_window=aux_window, aux_min_count=aux_min_count,
-        omp_norm=omp_norm, device=device, precision=precision, seed=seed, add_specials=add_specials,
+        omp_norm=omp_norm, calibrate=calibrate, device=device, precision=precision, seed=seed, add_specials=add_specials,
         allow_pickle=allow_pickle, dry_run=dry_run, force=force, log=lambda s: console.print(s),
     )
     if report_path:

@@ -32,6 +32,7 @@ def transplant(
     aux_window: int = Options.aux_window,
     aux_min_count: int = Options.aux_min_count,
     omp_norm: str = Options.omp_norm,
+    calibrate: str = Options.calibrate,
     device: str | None = Options.device,
     precision: str = Options.precision,
     seed: int = Options.seed,
@@ -62,7 +63,7 @@ def transplant(
     opts = Options(
         method=method, k=k, candidates=candidates, donor=donor, aux_corpus=list(aux_corpus), aux_dim=aux_dim,
         aux_window=aux_window, aux_min_count=aux_min_count, device=device, seed=seed, allow_pickle=allow_pickle,
-        add_specials=add_specials, precision=precision, omp_norm=omp_norm,
+        add_specials=add_specials, precision=precision, omp_norm=omp_norm, calibrate=calibrate,
     )
     from .core import make_plan
     from .core import transplant as transplant_dir

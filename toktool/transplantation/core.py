@@ -320,6 +320,10 @@ def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[st
                 have = np.linalg.norm(rows, axis=1)
                 rows = rows * (target / np.maximum(have, 1e-30))[:, None]
             new_rows[omp_rows] = rows
+        if opts.calibrate == "rank" and key != "bias" and method in ("fvt", "omp"):
+            moved = np.array(sorted({int(j) for j in fvt_set if plan.pieces.get(j)} | {int(j) for j in omp_rows}), dtype=np.int64)
+            shared = np.flatnonzero(np.isin(np.array(mapping.how), ["exact", "normalized"]))
+            info.setdefault("calibration", {})[key] = methods.rank_calibration(old_rows, src[shared], shared, moved, new_rows)
         out[key] = new_rows
     for j in fvt_set:
         recipe[j] = method if method != "omp" else "fvt"
