@@ -283,6 +283,7 @@ def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], 
         runs = [
             ("toktool", "fvt", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt"]),
             ("toktool", f"omp, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "omp", "--k", str(k)]),
+            ("toktool", f"auto, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "auto", "--k", str(k)]),
             ("tokensurgeon", "subword", [str(ts_bin), base, donor, "-a", "subword", "--quiet"]),
             ("tokensurgeon", f"omp, k = {k}", [str(ts_bin), base, donor, "-a", "omp", "-k", str(k), "--quiet"]),
         ]
@@ -307,6 +308,10 @@ def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], 
                 if tool == "toktool":
                     rep = json.loads(Path(str(out) + ".json").read_text())
                     row["rows"] = {"copied": rep["copied_exact"] + rep["copied_normalized"], "special": rep["special_by_role"], **rep["rows"]}
+                    if "auto" in rep:
+                        row["auto"] = rep["auto"]
+                    if "calibration" in rep:
+                        row["calibration"] = rep["calibration"]
                 bpb, _ = bits_per_byte(str(out), lines)
                 bpb_nl, _ = bits_per_byte(str(out), nl_chunks)
                 row.update(bits_per_byte=round(bpb, 4), bits_per_byte_newlines=round(bpb_nl, 4))
@@ -323,7 +328,7 @@ def row_categories(base: str, tokenizer: str) -> dict[str, np.ndarray]:
     """New ids by how toktool treats them: copied exactly, copied after normalisation, special
     (by role), byte tokens (a single byte: byte-level `Ċ`, byte fallback `<0x0A>`, copied or not),
     approximated with an old decomposition (FVT pieces), approximated without one."""
-    from toktool.transplant.core import Options, make_plan
+    from toktool.transplantation.core import Options, make_plan
 
     plan = make_plan(base, tokenizer, Options(method="fvt"))
     how = np.array(plan.mapping.how)
@@ -385,6 +390,60 @@ def diagnose_part(work: Path, pair: str, base: str, donor: str, lines: list[str]
     return rows
 
 
+def head_part(work: Path, pair: str, base: str, donor: str, lines: list[str], mine: str, theirs: str) -> dict:
+    """For a tied model: which side of the embedding makes the difference, and where the output
+    head's probability goes. The final hidden states of `lines` are computed once with each
+    output's rows as input; each is then scored with each output's rows as the head (bits per
+    byte), and the mean probability per position that each category of new ids receives (tokens
+    that never occur in the text only take probability away from those that do)."""
+    import torch
+    from safetensors.numpy import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    a_dir, b_dir = work / f"keep-{pair}-{mine}", work / f"keep-{pair}-{theirs}"
+    if not (a_dir.is_dir() and b_dir.is_dir()):
+        return {}
+    cats = row_categories(base, donor)
+    tok = AutoTokenizer.from_pretrained(str(a_dir), local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(str(a_dir), local_files_only=True).eval()
+    if not model.config.tie_word_embeddings:
+        return {}
+    start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+    seqs = [[start, *ids] for ids in (tok(x, add_special_tokens=False)["input_ids"] for x in lines) if ids]
+    nbytes = sum(len(x.encode("utf-8")) for x in lines if tok(x, add_special_tokens=False)["input_ids"])
+    name, ea = _embedding(a_dir)
+    eb = load_file(str(b_dir / "model.safetensors"))[name]
+    n = max(len(ea), len(eb))
+    pad = lambda e: np.concatenate([e, ea[len(e) :]]) if len(e) < n else e  # noqa: E731 (a row only one output has)
+    mats = {mine: torch.tensor(pad(ea)), theirs: torch.tensor(pad(eb))}
+    out: dict = {"pair": pair}
+    for src_name, e_in in mats.items():
+        model.resize_token_embeddings(n)
+        model.get_input_embeddings().weight.data = e_in
+        hs, ys = [], []
+        with torch.no_grad():
+            for s in seqs:
+                x = torch.tensor([s])
+                hs.append(model.model(input_ids=x).last_hidden_state[0, :-1])
+                ys.append(x[0, 1:])
+        h, y = torch.cat(hs), torch.cat(ys)
+        for head_name, e_out in mats.items():
+            lg = (h @ e_out.T).float()
+            if getattr(model.config, "final_logit_softcapping", None):
+                cap = model.config.final_logit_softcapping
+                lg = torch.tanh(lg / cap) * cap
+            out[f"bits_per_byte_input_{src_name}_head_{head_name}"] = round(float(torch.nn.functional.cross_entropy(lg, y, reduction="sum")) / math.log(2) / nbytes, 4)
+            if src_name == mine:
+                p = torch.softmax(lg, -1)
+                occurs = set(y.tolist())
+                for cat, ids in cats.items():
+                    ids = ids[ids < n]
+                    never = np.array([i for i in ids if int(i) not in occurs], dtype=np.int64)
+                    out.setdefault("mass_per_position_never_occurring", {}).setdefault(cat, {})[head_name] = round(float(p[:, torch.tensor(never)].sum(1).mean()), 5) if len(never) else 0.0
+    print(json.dumps(out), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=str(ROOT / "build/bench/transplant"))
@@ -442,6 +501,7 @@ def main() -> None:
             b, d = p.split("<-")
             for mine, theirs in (("toktool-omp", "tokensurgeon-omp"), ("toktool-fvt", "tokensurgeon-subword")):
                 result["diagnose"] += diagnose_part(work, p, models[b], models[d], sentences[: a.peer_lines], mine, theirs)
+            result.setdefault("head", []).append(head_part(work, p, models[b], models[d], sentences[: a.peer_lines], "toktool-fvt", "tokensurgeon-subword"))
     Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {a.json}")
 
