@@ -143,6 +143,24 @@ def test_match_wordpiece_to_bytelevel(tmp_path, new_tok):
     assert old_pieces(old, new.canonical(j)[0]) == old.tokenizer.encode(text, add_special_tokens=False).ids
 
 
+def test_wordpiece_continuations_that_never_occur_are_not_copied(new_tok):
+    """BERT's vocabulary has "##," and "##中" (as all-MiniLM-L6-v2's does), but its pre-tokenizer makes
+    every punctuation character a word and its normalizer every CJK character: those rows are never
+    trained. A byte-level "," must copy the word-initial ","; "##ing" stays the continuation."""
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "##,", "##.", "##中", "##ing", "##1", ",", ".", "中", "ing", "the", "a", "1"])}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    old = tok_info(tok, None)
+    new = _info(new_tok)
+    m = match_vocab(old, new)
+    for text in (",", "."):
+        assert old.tokens[m.source[new.vocab[text]]] == text
+    assert old.tokens[m.source[new.vocab["ing"]]] == "##ing"  # inside a word: the continuation
+    if "1" in new.vocab:
+        assert old.tokens[m.source[new.vocab["1"]]] == "##1"  # "a1" is one word: "##1" does occur
+
+
 # --- whole transplants on synthetic models ------------------------------------------------------------
 
 
