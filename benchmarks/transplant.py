@@ -272,20 +272,59 @@ def newline_chunks(path: Path, n: int, lines_per: int = 4) -> list[str]:
     return chunks[::step][:n]
 
 
-def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], nl_chunks: list[str], ts_bin: Path, k: int, skip: set[str]) -> list[dict]:
-    """Each pair (name, base, donor): the donor's tokenizer is the new tokenizer for both tools."""
+def bert_as_mlm(src: str, out: Path) -> Path:
+    """A bare BertModel directory (all-MiniLM-L6-v2) as BertForMaskedLM, for tokensurgeon 0.1.5:
+    its BertModel definition has no vocabulary-sized output weight, and it fails on the missing
+    head (`'NoneType' object has no attribute 'name'`). The same tensors under the MLM model's
+    names (`bert.` prefix), a decoder tied to the word embeddings and a zero `cls.predictions.bias`:
+    the encoder, and so every sentence embedding, is unchanged (AutoModel loads the `bert.` part)."""
+    from safetensors.numpy import load_file, save_file
+
+    if (out / "config.json").is_file():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    st = load_file(str(Path(src) / "model.safetensors"))
+    wrapped = {f"bert.{k}": v for k, v in st.items()}
+    wrapped["cls.predictions.bias"] = np.zeros(st["embeddings.word_embeddings.weight"].shape[0], dtype=np.float32)
+    save_file(wrapped, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    cfg = json.loads((Path(src) / "config.json").read_text())
+    cfg.update(architectures=["BertForMaskedLM"], tie_word_embeddings=True)
+    (tmp / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    for f in Path(src).iterdir():
+        if f.is_file() and f.name not in ("model.safetensors", "config.json"):
+            shutil.copy(f, tmp / f.name)
+    tmp.rename(out)
+    return out
+
+
+def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], nl_chunks: list[str], ts_bin: Path, k: int, skip: set[str], enc_lines: list[str] | None = None) -> list[dict]:
+    """Each pair (name, base, donor): the donor's tokenizer is the new tokenizer for both tools.
+    A causal base is scored by bits per byte; an encoder base (name minilm...) by the cosine of
+    each sentence's mean-pooled embedding with the original model's and the Spearman correlation
+    of the pairwise-similarity matrices, on `enc_lines`."""
     rows = []
     for name, base, donor in pairs:
-        ref, ntok = bits_per_byte(base, lines)
-        ref_nl, _ = bits_per_byte(base, nl_chunks)
-        rows.append({"pair": name, "tool": "base model, own tokenizer", "method": "-", "bits_per_byte": round(ref, 4), "bits_per_byte_newlines": round(ref_nl, 4)})
-        print(json.dumps(rows[-1]), flush=True)
+        encoder = name.startswith("minilm")
+        if encoder:
+            sents = enc_lines or lines
+            ref_emb = sentence_embeddings(base, sents)
+            iu = np.triu_indices(len(sents), 1)
+            ref_sim = (ref_emb @ ref_emb.T)[iu]
+            ts_base = str(bert_as_mlm(base, work / "minilm-as-mlm"))
+        else:
+            ref, ntok = bits_per_byte(base, lines)
+            ref_nl, _ = bits_per_byte(base, nl_chunks)
+            rows.append({"pair": name, "tool": "base model, own tokenizer", "method": "-", "bits_per_byte": round(ref, 4), "bits_per_byte_newlines": round(ref_nl, 4)})
+            print(json.dumps(rows[-1]), flush=True)
+            ts_base = base
         runs = [
             ("toktool", "fvt", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt"]),
             ("toktool", f"omp, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "omp", "--k", str(k)]),
             ("toktool", f"auto, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "auto", "--k", str(k)]),
-            ("tokensurgeon", "subword", [str(ts_bin), base, donor, "-a", "subword", "--quiet"]),
-            ("tokensurgeon", f"omp, k = {k}", [str(ts_bin), base, donor, "-a", "omp", "-k", str(k), "--quiet"]),
+            ("tokensurgeon", "subword", [str(ts_bin), ts_base, donor, "-a", "subword", "--quiet"]),
+            ("tokensurgeon", f"omp, k = {k}", [str(ts_bin), ts_base, donor, "-a", "omp", "-k", str(k), "--quiet"]),
         ]
         for tool, method, args in runs:
             tag = f"{name}:{tool}:{method.split(',')[0]}"
@@ -312,9 +351,14 @@ def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], 
                         row["auto"] = rep["auto"]
                     if "calibration" in rep:
                         row["calibration"] = rep["calibration"]
-                bpb, _ = bits_per_byte(str(out), lines)
-                bpb_nl, _ = bits_per_byte(str(out), nl_chunks)
-                row.update(bits_per_byte=round(bpb, 4), bits_per_byte_newlines=round(bpb_nl, 4))
+                if encoder:
+                    emb = sentence_embeddings(str(out), sents)
+                    cos = np.sum(emb * ref_emb, axis=1)
+                    row.update(mean_cosine=round(float(cos.mean()), 4), min_cosine=round(float(cos.min()), 4), similarity_spearman=round(spearman((emb @ emb.T)[iu], ref_sim), 4))
+                else:
+                    bpb, _ = bits_per_byte(str(out), lines)
+                    bpb_nl, _ = bits_per_byte(str(out), nl_chunks)
+                    row.update(bits_per_byte=round(bpb, 4), bits_per_byte_newlines=round(bpb_nl, 4))
             rows.append(row)
             print(json.dumps(rows[-1]), flush=True)
             if not row.get("failed"):
@@ -457,8 +501,9 @@ def main() -> None:
     ap.add_argument("--gemma3", default=str(ROOT / "build/bench/gemma3"), help="HF dir of Gemma-3 270M (scripts/build_gemma3.py); peers part")
     ap.add_argument("--tokensurgeon", default=str(ROOT / "build/tsurgeon-venv/bin/mergekit-tokensurgeon"), help="make bench-tokensurgeon-env")
     ap.add_argument("--peer-lines", type=int, default=400, help="held-out sentences for the peers' bits per byte")
-    ap.add_argument("--peer-pairs", default="gemma3<-smollm2,smollm2<-gemma3", help="base<-donor pairs for the peers part")
-    ap.add_argument("--peer-skip", default="smollm2<-gemma3:tokensurgeon:omp,smollm2<-gemma3:toktool:omp", help="pair:tool:method runs to leave out (tokensurgeon's exact OMP over 216k new tokens is projected at hours on 2 cores)")
+    ap.add_argument("--peer-pairs", default="gemma3<-smollm2,smollm2<-gemma3,minilm<-smollm2", help="base<-donor pairs for the peers part (minilm: an encoder, scored on --sentences by cosine and similarity Spearman)")
+    ap.add_argument("--peer-skip", default="smollm2<-gemma3:tokensurgeon:omp,smollm2<-gemma3:toktool:omp,smollm2<-gemma3:toktool:auto,minilm<-smollm2:tokensurgeon:omp",
+                    help="pair:tool:method runs to leave out (tokensurgeon's exact OMP over 216k new tokens is projected at hours on 2 cores, over MiniLM's 17.8k it ran > 9 min; toktool's auto would run OMP over the 216k)")
     ap.add_argument("--json", default=str(ROOT / "build/bench/transplant.json"))
     a = ap.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
@@ -493,12 +538,14 @@ def main() -> None:
         models = {"gemma3": a.gemma3, "smollm2": a.smollm2, "minilm": minilm_path()}
         pairs = [(p, models[p.split("<-")[0]], models[p.split("<-")[1]]) for p in a.peer_pairs.split(",") if p]
         nl = newline_chunks(heldout, max(50, a.peer_lines // 4))
-        result["peers"] = peers_part(work, pairs, sentences[: a.peer_lines], nl, Path(a.tokensurgeon), 64, set(a.peer_skip.split(",")))
+        result["peers"] = peers_part(work, pairs, sentences[: a.peer_lines], nl, Path(a.tokensurgeon), 64, set(a.peer_skip.split(",")), sentences)
     if "diagnose" in parts:
         models = {"gemma3": a.gemma3, "smollm2": a.smollm2}
         result["diagnose"] = []
         for p in a.peer_pairs.split(","):
             b, d = p.split("<-")
+            if b not in models or d not in models:  # the row swaps score bits per byte: causal pairs only
+                continue
             for mine, theirs in (("toktool-omp", "tokensurgeon-omp"), ("toktool-fvt", "tokensurgeon-subword")):
                 result["diagnose"] += diagnose_part(work, p, models[b], models[d], sentences[: a.peer_lines], mine, theirs)
             result.setdefault("head", []).append(head_part(work, p, models[b], models[d], sentences[: a.peer_lines], "toktool-fvt", "tokensurgeon-subword"))
