@@ -272,19 +272,59 @@ def newline_chunks(path: Path, n: int, lines_per: int = 4) -> list[str]:
     return chunks[::step][:n]
 
 
-def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], nl_chunks: list[str], ts_bin: Path, k: int, skip: set[str]) -> list[dict]:
-    """Each pair (name, base, donor): the donor's tokenizer is the new tokenizer for both tools."""
+def bert_as_mlm(src: str, out: Path) -> Path:
+    """A bare BertModel directory (all-MiniLM-L6-v2) as BertForMaskedLM, for tokensurgeon 0.1.5:
+    its BertModel definition has no vocabulary-sized output weight, and it fails on the missing
+    head (`'NoneType' object has no attribute 'name'`). The same tensors under the MLM model's
+    names (`bert.` prefix), a decoder tied to the word embeddings and a zero `cls.predictions.bias`:
+    the encoder, and so every sentence embedding, is unchanged (AutoModel loads the `bert.` part)."""
+    from safetensors.numpy import load_file, save_file
+
+    if (out / "config.json").is_file():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    st = load_file(str(Path(src) / "model.safetensors"))
+    wrapped = {f"bert.{k}": v for k, v in st.items()}
+    wrapped["cls.predictions.bias"] = np.zeros(st["embeddings.word_embeddings.weight"].shape[0], dtype=np.float32)
+    save_file(wrapped, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    cfg = json.loads((Path(src) / "config.json").read_text())
+    cfg.update(architectures=["BertForMaskedLM"], tie_word_embeddings=True)
+    (tmp / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    for f in Path(src).iterdir():
+        if f.is_file() and f.name not in ("model.safetensors", "config.json"):
+            shutil.copy(f, tmp / f.name)
+    tmp.rename(out)
+    return out
+
+
+def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], nl_chunks: list[str], ts_bin: Path, k: int, skip: set[str], enc_lines: list[str] | None = None) -> list[dict]:
+    """Each pair (name, base, donor): the donor's tokenizer is the new tokenizer for both tools.
+    A causal base is scored by bits per byte; an encoder base (name minilm...) by the cosine of
+    each sentence's mean-pooled embedding with the original model's and the Spearman correlation
+    of the pairwise-similarity matrices, on `enc_lines`."""
     rows = []
     for name, base, donor in pairs:
-        ref, ntok = bits_per_byte(base, lines)
-        ref_nl, _ = bits_per_byte(base, nl_chunks)
-        rows.append({"pair": name, "tool": "base model, own tokenizer", "method": "-", "bits_per_byte": round(ref, 4), "bits_per_byte_newlines": round(ref_nl, 4)})
-        print(json.dumps(rows[-1]), flush=True)
+        encoder = name.startswith("minilm")
+        if encoder:
+            sents = enc_lines or lines
+            ref_emb = sentence_embeddings(base, sents)
+            iu = np.triu_indices(len(sents), 1)
+            ref_sim = (ref_emb @ ref_emb.T)[iu]
+            ts_base = str(bert_as_mlm(base, work / "minilm-as-mlm"))
+        else:
+            ref, ntok = bits_per_byte(base, lines)
+            ref_nl, _ = bits_per_byte(base, nl_chunks)
+            rows.append({"pair": name, "tool": "base model, own tokenizer", "method": "-", "bits_per_byte": round(ref, 4), "bits_per_byte_newlines": round(ref_nl, 4)})
+            print(json.dumps(rows[-1]), flush=True)
+            ts_base = base
         runs = [
             ("toktool", "fvt", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt"]),
             ("toktool", f"omp, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "omp", "--k", str(k)]),
-            ("tokensurgeon", "subword", [str(ts_bin), base, donor, "-a", "subword", "--quiet"]),
-            ("tokensurgeon", f"omp, k = {k}", [str(ts_bin), base, donor, "-a", "omp", "-k", str(k), "--quiet"]),
+            ("toktool", f"auto, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "auto", "--k", str(k)]),
+            ("tokensurgeon", "subword", [str(ts_bin), ts_base, donor, "-a", "subword", "--quiet"]),
+            ("tokensurgeon", f"omp, k = {k}", [str(ts_bin), ts_base, donor, "-a", "omp", "-k", str(k), "--quiet"]),
         ]
         for tool, method, args in runs:
             tag = f"{name}:{tool}:{method.split(',')[0]}"
@@ -307,9 +347,18 @@ def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], 
                 if tool == "toktool":
                     rep = json.loads(Path(str(out) + ".json").read_text())
                     row["rows"] = {"copied": rep["copied_exact"] + rep["copied_normalized"], "special": rep["special_by_role"], **rep["rows"]}
-                bpb, _ = bits_per_byte(str(out), lines)
-                bpb_nl, _ = bits_per_byte(str(out), nl_chunks)
-                row.update(bits_per_byte=round(bpb, 4), bits_per_byte_newlines=round(bpb_nl, 4))
+                    if "auto" in rep:
+                        row["auto"] = rep["auto"]
+                    if "calibration" in rep:
+                        row["calibration"] = rep["calibration"]
+                if encoder:
+                    emb = sentence_embeddings(str(out), sents)
+                    cos = np.sum(emb * ref_emb, axis=1)
+                    row.update(mean_cosine=round(float(cos.mean()), 4), min_cosine=round(float(cos.min()), 4), similarity_spearman=round(spearman((emb @ emb.T)[iu], ref_sim), 4))
+                else:
+                    bpb, _ = bits_per_byte(str(out), lines)
+                    bpb_nl, _ = bits_per_byte(str(out), nl_chunks)
+                    row.update(bits_per_byte=round(bpb, 4), bits_per_byte_newlines=round(bpb_nl, 4))
             rows.append(row)
             print(json.dumps(rows[-1]), flush=True)
             if not row.get("failed"):
@@ -323,7 +372,7 @@ def row_categories(base: str, tokenizer: str) -> dict[str, np.ndarray]:
     """New ids by how toktool treats them: copied exactly, copied after normalisation, special
     (by role), byte tokens (a single byte: byte-level `Ċ`, byte fallback `<0x0A>`, copied or not),
     approximated with an old decomposition (FVT pieces), approximated without one."""
-    from toktool.transplant.core import Options, make_plan
+    from toktool.transplantation.core import Options, make_plan
 
     plan = make_plan(base, tokenizer, Options(method="fvt"))
     how = np.array(plan.mapping.how)
@@ -385,6 +434,60 @@ def diagnose_part(work: Path, pair: str, base: str, donor: str, lines: list[str]
     return rows
 
 
+def head_part(work: Path, pair: str, base: str, donor: str, lines: list[str], mine: str, theirs: str) -> dict:
+    """For a tied model: which side of the embedding makes the difference, and where the output
+    head's probability goes. The final hidden states of `lines` are computed once with each
+    output's rows as input; each is then scored with each output's rows as the head (bits per
+    byte), and the mean probability per position that each category of new ids receives (tokens
+    that never occur in the text only take probability away from those that do)."""
+    import torch
+    from safetensors.numpy import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    a_dir, b_dir = work / f"keep-{pair}-{mine}", work / f"keep-{pair}-{theirs}"
+    if not (a_dir.is_dir() and b_dir.is_dir()):
+        return {}
+    cats = row_categories(base, donor)
+    tok = AutoTokenizer.from_pretrained(str(a_dir), local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(str(a_dir), local_files_only=True).eval()
+    if not model.config.tie_word_embeddings:
+        return {}
+    start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+    seqs = [[start, *ids] for ids in (tok(x, add_special_tokens=False)["input_ids"] for x in lines) if ids]
+    nbytes = sum(len(x.encode("utf-8")) for x in lines if tok(x, add_special_tokens=False)["input_ids"])
+    name, ea = _embedding(a_dir)
+    eb = load_file(str(b_dir / "model.safetensors"))[name]
+    n = max(len(ea), len(eb))
+    pad = lambda e: np.concatenate([e, ea[len(e) :]]) if len(e) < n else e  # noqa: E731 (a row only one output has)
+    mats = {mine: torch.tensor(pad(ea)), theirs: torch.tensor(pad(eb))}
+    out: dict = {"pair": pair}
+    for src_name, e_in in mats.items():
+        model.resize_token_embeddings(n)
+        model.get_input_embeddings().weight.data = e_in
+        hs, ys = [], []
+        with torch.no_grad():
+            for s in seqs:
+                x = torch.tensor([s])
+                hs.append(model.model(input_ids=x).last_hidden_state[0, :-1])
+                ys.append(x[0, 1:])
+        h, y = torch.cat(hs), torch.cat(ys)
+        for head_name, e_out in mats.items():
+            lg = (h @ e_out.T).float()
+            if getattr(model.config, "final_logit_softcapping", None):
+                cap = model.config.final_logit_softcapping
+                lg = torch.tanh(lg / cap) * cap
+            out[f"bits_per_byte_input_{src_name}_head_{head_name}"] = round(float(torch.nn.functional.cross_entropy(lg, y, reduction="sum")) / math.log(2) / nbytes, 4)
+            if src_name == mine:
+                p = torch.softmax(lg, -1)
+                occurs = set(y.tolist())
+                for cat, ids in cats.items():
+                    ids = ids[ids < n]
+                    never = np.array([i for i in ids if int(i) not in occurs], dtype=np.int64)
+                    out.setdefault("mass_per_position_never_occurring", {}).setdefault(cat, {})[head_name] = round(float(p[:, torch.tensor(never)].sum(1).mean()), 5) if len(never) else 0.0
+    print(json.dumps(out), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=str(ROOT / "build/bench/transplant"))
@@ -398,8 +501,9 @@ def main() -> None:
     ap.add_argument("--gemma3", default=str(ROOT / "build/bench/gemma3"), help="HF dir of Gemma-3 270M (scripts/build_gemma3.py); peers part")
     ap.add_argument("--tokensurgeon", default=str(ROOT / "build/tsurgeon-venv/bin/mergekit-tokensurgeon"), help="make bench-tokensurgeon-env")
     ap.add_argument("--peer-lines", type=int, default=400, help="held-out sentences for the peers' bits per byte")
-    ap.add_argument("--peer-pairs", default="gemma3<-smollm2,smollm2<-gemma3", help="base<-donor pairs for the peers part")
-    ap.add_argument("--peer-skip", default="smollm2<-gemma3:tokensurgeon:omp,smollm2<-gemma3:toktool:omp", help="pair:tool:method runs to leave out (tokensurgeon's exact OMP over 216k new tokens is projected at hours on 2 cores)")
+    ap.add_argument("--peer-pairs", default="gemma3<-smollm2,smollm2<-gemma3,minilm<-smollm2", help="base<-donor pairs for the peers part (minilm: an encoder, scored on --sentences by cosine and similarity Spearman)")
+    ap.add_argument("--peer-skip", default="smollm2<-gemma3:tokensurgeon:omp,smollm2<-gemma3:toktool:omp,smollm2<-gemma3:toktool:auto,minilm<-smollm2:tokensurgeon:omp",
+                    help="pair:tool:method runs to leave out (tokensurgeon's exact OMP over 216k new tokens is projected at hours on 2 cores, over MiniLM's 17.8k it ran > 9 min; toktool's auto would run OMP over the 216k)")
     ap.add_argument("--json", default=str(ROOT / "build/bench/transplant.json"))
     a = ap.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
@@ -434,14 +538,17 @@ def main() -> None:
         models = {"gemma3": a.gemma3, "smollm2": a.smollm2, "minilm": minilm_path()}
         pairs = [(p, models[p.split("<-")[0]], models[p.split("<-")[1]]) for p in a.peer_pairs.split(",") if p]
         nl = newline_chunks(heldout, max(50, a.peer_lines // 4))
-        result["peers"] = peers_part(work, pairs, sentences[: a.peer_lines], nl, Path(a.tokensurgeon), 64, set(a.peer_skip.split(",")))
+        result["peers"] = peers_part(work, pairs, sentences[: a.peer_lines], nl, Path(a.tokensurgeon), 64, set(a.peer_skip.split(",")), sentences)
     if "diagnose" in parts:
         models = {"gemma3": a.gemma3, "smollm2": a.smollm2}
         result["diagnose"] = []
         for p in a.peer_pairs.split(","):
             b, d = p.split("<-")
+            if b not in models or d not in models:  # the row swaps score bits per byte: causal pairs only
+                continue
             for mine, theirs in (("toktool-omp", "tokensurgeon-omp"), ("toktool-fvt", "tokensurgeon-subword")):
                 result["diagnose"] += diagnose_part(work, p, models[b], models[d], sentences[: a.peer_lines], mine, theirs)
+            result.setdefault("head", []).append(head_part(work, p, models[b], models[d], sentences[: a.peer_lines], "toktool-fvt", "tokensurgeon-subword"))
     Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {a.json}")
 

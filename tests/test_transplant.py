@@ -143,6 +143,24 @@ def test_match_wordpiece_to_bytelevel(tmp_path, new_tok):
     assert old_pieces(old, new.canonical(j)[0]) == old.tokenizer.encode(text, add_special_tokens=False).ids
 
 
+def test_wordpiece_continuations_that_never_occur_are_not_copied(new_tok):
+    """BERT's vocabulary has "##," and "##中" (as all-MiniLM-L6-v2's does), but its pre-tokenizer makes
+    every punctuation character a word and its normalizer every CJK character: those rows are never
+    trained. A byte-level "," must copy the word-initial ","; "##ing" stays the continuation."""
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "##,", "##.", "##中", "##ing", "##1", ",", ".", "中", "ing", "the", "a", "1"])}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    old = tok_info(tok, None)
+    new = _info(new_tok)
+    m = match_vocab(old, new)
+    for text in (",", "."):
+        assert old.tokens[m.source[new.vocab[text]]] == text
+    assert old.tokens[m.source[new.vocab["ing"]]] == "##ing"  # inside a word: the continuation
+    if "1" in new.vocab:
+        assert old.tokens[m.source[new.vocab["1"]]] == "##1"  # "a1" is one word: "##1" does occur
+
+
 # --- whole transplants on synthetic models ------------------------------------------------------------
 
 
@@ -303,14 +321,14 @@ def test_omp_with_aux_corpus_and_donor(tmp_path, new_tok):
     base = _llama(tmp_path / "base", tied=True)
     a, b = tmp_path / "a", tmp_path / "b"
     for out, env in ((a, {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}), (b, {"NUMBA_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"})):
-        proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", str(out), "--aux-corpus", str(SAMPLE), "--aux-min-count", "2", "--k", "8", "--report", str(out) + ".json", "-q", env=env)
+        proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", str(out), "--method", "omp", "--aux-corpus", str(SAMPLE), "--aux-min-count", "2", "--k", "8", "--report", str(out) + ".json", "-q", env=env)
         assert proc.returncode == 0, proc.stderr
     rep = json.loads(Path(str(a) + ".json").read_text())
     assert rep["method"] == "omp" and rep["rows"].get("omp", 0) > 20
     assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
     # torch on the CPU gives the same rows
     c = tmp_path / "c"
-    proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", str(c), "--aux-corpus", str(SAMPLE), "--aux-min-count", "2", "--k", "8", "--device", "cpu", "-q")
+    proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", str(c), "--method", "omp", "--aux-corpus", str(SAMPLE), "--aux-min-count", "2", "--k", "8", "--device", "cpu", "-q")
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_allclose(_tensor(c, "model.embed_tokens.weight"), _tensor(a, "model.embed_tokens.weight"), atol=1e-4)
     # a donor model that uses the new tokenizer (here: the transplanted model itself)

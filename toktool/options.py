@@ -153,7 +153,8 @@ class EvalOptions:
     list_tokens: bool = False  # full lists of never-used / unreachable tokens in the JSON
 
 
-# `transplant --method` choices: auto = omp with a donor space, else fvt
+# `transplant --method` choices: auto = fvt, or with a donor space fvt or omp as measured on
+# held-out shared tokens (transplantation/choose.py)
 METHODS = ("auto", "zero", "random", "mean", "fvt", "omp")
 
 
@@ -175,8 +176,11 @@ class TransplantOptions:
     add_specials: bool = True
     precision: str = "fp32"
     omp_norm: str = "fvt"  # fvt: rescale each OMP row to its FVT row's length; none: as solved
+    calibrate: str = "rank"  # rank: move fvt/omp rows along the frequency direction towards their new id's rank; none: as made
 
     def resolved_method(self) -> str:
+        """The method a plan starts from: auto with a donor space is "omp" here, and the rows step
+        measures it against fvt (transplantation/choose.py) before computing any new row."""
         if self.method != "auto":
             return self.method
         return "omp" if (self.donor or self.aux_corpus) else "fvt"

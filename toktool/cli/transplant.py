@@ -18,7 +18,7 @@ from .render import FORMATS, print_table, stderr_console
 @click.argument("base", metavar="BASE_MODEL_DIR")
 @click.option("--tokenizer", "new_tokenizer", required=True, metavar="PATH", help="The new tokenizer: a toktool output dir, a tokenizer.json, or a model dir that has one.")
 @click.option("-o", "--output", metavar="DIR", help="Output model directory (required unless --dry-run).")
-@click.option("--method", type=click.Choice(list(METHODS)), default=Options.method, show_default=True, help="Rows for tokens the model does not have; auto = omp with --donor/--aux-corpus, else fvt. Shared tokens are always copied.")
+@click.option("--method", type=click.Choice(list(METHODS)), default=Options.method, show_default=True, help="Rows for tokens the model does not have; auto = fvt, or with --donor/--aux-corpus whichever of fvt and omp comes closer to the true rows of shared tokens held out as if new (numbers in --report). Shared tokens are always copied.")
 @click.option("--donor", metavar="DIR", help="OMP donor: a model dir whose embeddings already use the new tokenizer.")
 @click.option("--aux-corpus", "aux_corpus", multiple=True, metavar="PATH", help="OMP without a donor model: text to learn token vectors from (PPMI + SVD), encoded with the new tokenizer (repeatable).")
 @click.option("--k", "k", type=click.IntRange(min=1), default=Options.k, show_default=True, help="OMP: anchor tokens per new token (at most).")
@@ -27,6 +27,7 @@ from .render import FORMATS, print_table, stderr_console
 @click.option("--aux-window", type=click.IntRange(min=1), default=Options.aux_window, show_default=True, help="Co-occurrence window (tokens each side) for --aux-corpus.")
 @click.option("--aux-min-count", type=click.IntRange(min=1), default=Options.aux_min_count, show_default=True, help="Tokens seen fewer times in --aux-corpus get no vector (FVT rows instead of OMP; rare anchors are not used).")
 @click.option("--omp-norm", type=click.Choice(["fvt", "none"]), default=Options.omp_norm, show_default=True, help="Length of OMP rows: that of the token's FVT row (least-squares weights can be large, and a long row dominates a tied output head), or as solved.")
+@click.option("--calibrate", type=click.Choice(["none", "rank"]), default=Options.calibrate, show_default=True, help="rank: move fvt/omp rows along the embeddings' frequency direction (fitted on shared tokens) to the rank their id has in the new vocabulary; a mean of pieces otherwise reads as a frequent token.")
 @click.option("--device", metavar="DEVICE", help="Run OMP through torch on this device (cuda, cuda:1, cpu); default: numpy/Numba on the CPU.")
 @click.option("--precision", type=click.Choice(["fp32", "fp64"]), default=Options.precision, show_default=True, help="OMP arithmetic of the candidate scan (the factorisation is always float64).")
 @click.option("--seed", type=int, default=Options.seed, show_default=True, help="Seed of --method random and of the SVD.")
@@ -37,7 +38,7 @@ from .render import FORMATS, print_table, stderr_console
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output directory / report file.")
 @common_options
-def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_candidates, aux_dim, aux_window, aux_min_count, omp_norm, device, precision, seed, add_specials, allow_pickle, report_path, dry_run, fmt, force, quiet, debug):
+def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_candidates, aux_dim, aux_window, aux_min_count, omp_norm, calibrate, device, precision, seed, add_specials, allow_pickle, report_path, dry_run, fmt, force, quiet, debug):
     """Give a model embeddings for a new tokenizer, training-free.
 
     Tokens both tokenizers share are copied bit for bit (matched after normalising byte-level Ġ,
@@ -67,7 +68,7 @@ def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_ca
     report = run_transplant(
         base, new_tokenizer, None if dry_run else output, method=method, donor=donor, aux_corpus=aux_corpus, k=k,
         candidates=omp_candidates, aux_dim=aux_dim, aux_window=aux_window, aux_min_count=aux_min_count,
-        omp_norm=omp_norm, device=device, precision=precision, seed=seed, add_specials=add_specials,
+        omp_norm=omp_norm, calibrate=calibrate, device=device, precision=precision, seed=seed, add_specials=add_specials,
         allow_pickle=allow_pickle, dry_run=dry_run, force=force, log=lambda s: console.print(s),
     )
     if report_path:

@@ -5,6 +5,7 @@
     omp.py        batched orthogonal matching pursuit (Goddard & Neto 2025) on the CPU
     omp_torch.py  the same in torch (`device`), for GPUs
     donor.py      a donor embedding space from text (PPMI + SVD) when there is no donor model
+    choose.py     --method auto with a donor space: fvt or omp, measured on held-out shared tokens
     model_io.py   safetensors model directories, read and written tensor by tensor
     core.py       match -> plan -> rows -> output directory
 """
@@ -31,6 +32,7 @@ def transplant(
     aux_window: int = Options.aux_window,
     aux_min_count: int = Options.aux_min_count,
     omp_norm: str = Options.omp_norm,
+    calibrate: str = Options.calibrate,
     device: str | None = Options.device,
     precision: str = Options.precision,
     seed: int = Options.seed,
@@ -49,8 +51,9 @@ def transplant(
     come from `method`: zero, random (the old rows' mean and covariance), mean, fvt (FVT, Gee et
     al. 2022: mean of the old pieces' rows) or omp (Goddard & Neto 2025: k anchor tokens in a donor
     space, `donor` a model dir using the new tokenizer, or `aux_corpus` text for a PPMI + SVD space of
-    `aux_dim` dimensions); auto = omp with a donor space, else fvt. `candidates` anchors per token are
-    pre-selected for OMP (0: exact OMP); `device` runs OMP through torch. Input and output
+    `aux_dim` dimensions); auto = fvt, or with a donor space whichever of fvt and omp comes
+    closer (cosine) to the true rows of shared tokens held out as if new (report key "auto").
+    `candidates` anchors per token are pre-selected for OMP (0: exact OMP); `device` runs OMP through torch. Input and output
     embeddings are handled separately; tied heads stay tied; config.json gets the new vocab_size.
 
     `dry_run=True` matches and plans only (output may be None). Returns the report (dict: counts of
@@ -60,7 +63,7 @@ def transplant(
     opts = Options(
         method=method, k=k, candidates=candidates, donor=donor, aux_corpus=list(aux_corpus), aux_dim=aux_dim,
         aux_window=aux_window, aux_min_count=aux_min_count, device=device, seed=seed, allow_pickle=allow_pickle,
-        add_specials=add_specials, precision=precision, omp_norm=omp_norm,
+        add_specials=add_specials, precision=precision, omp_norm=omp_norm, calibrate=calibrate,
     )
     from .core import make_plan
     from .core import transplant as transplant_dir

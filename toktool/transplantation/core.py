@@ -35,6 +35,7 @@ class Plan:
     pieces: dict[int, list[int]]  # new id -> old ids (FVT input) for rows that are not copied
     added_specials: list[str]
     new_source: str = ""  # the new tokenizer's file, named in messages
+    auto: bool = False  # --method auto with a donor space: fvt or omp, measured when rows are computed
 
     def summary(self) -> dict:
         c = self.mapping.counts()
@@ -49,7 +50,7 @@ class Plan:
             "new_vocab": self.new.size,
             "new_family": self.new.family,
             "hidden": self.model.hidden,
-            "method": self.method,
+            "method": "auto (omp or fvt, measured on held-out shared tokens)" if self.auto else self.method,
             "copied_exact": c["exact"],
             "copied_normalized": c["normalized"],
             "special_by_role": c["special"],
@@ -165,7 +166,7 @@ def make_plan(base: str, tokenizer: str, opts: Options) -> Plan:
         new, mapping, added = _add_missing_specials(old, new, mapping, new_dir)
     pieces = _fvt_pieces(old, new, mapping, model.path)
     source = Path(tokenizer) / "tokenizer.json" if Path(tokenizer).is_dir() else Path(tokenizer)
-    return Plan(model, old, new, mapping, method, pieces, added, str(source))
+    return Plan(model, old, new, mapping, method, pieces, added, str(source), auto=opts.method == "auto" and method == "omp")
 
 
 def _fvt_pieces(old: TokInfo, new: TokInfo, mapping: Mapping, model_dir: Path) -> dict[int, list[int]]:
@@ -265,17 +266,31 @@ def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[st
             raise InputError("no shared token has a donor vector: OMP has no anchors (a larger --aux-corpus would help)")
         info["donor"] = desc
         info["donor_seconds"] = round(time.perf_counter() - t0, 3)
-        t0 = time.perf_counter()
         dtype = np.float64 if opts.precision == "fp64" else np.float32
-        log(f"OMP: {len(omp_rows)} tokens over {len(anchors)} anchors, k = {opts.k}")
-        if opts.device:
-            from .omp_torch import omp_torch
 
-            omp_res = omp_torch(vec[omp_rows], vec[anchors], opts.k, opts.candidates, dtype=dtype, device=opts.device)
-        else:
+        def run_omp(targets: np.ndarray, atoms: np.ndarray):
+            if opts.device:
+                from .omp_torch import omp_torch
+
+                return omp_torch(targets, atoms, opts.k, opts.candidates, dtype=dtype, device=opts.device)
             from .omp import omp
 
-            omp_res = omp(vec[omp_rows], vec[anchors], opts.k, opts.candidates, dtype=dtype)
+            return omp(targets, atoms, opts.k, opts.candidates, dtype=dtype)
+
+        if plan.auto:
+            from .choose import measure
+
+            t0 = time.perf_counter()
+            log("auto: measuring fvt and omp on shared tokens held out as if new")
+            method, info["auto"] = measure(plan.old, new, mapping, vec, anchors, matrices, run_omp, opts.seed)
+            info["auto"]["seconds"] = round(time.perf_counter() - t0, 3)
+            log(f"auto: {info['auto']['why']}")
+            if method == "fvt":
+                omp_rows = np.zeros(0, dtype=np.int64)
+    if method == "omp":
+        t0 = time.perf_counter()
+        log(f"OMP: {len(omp_rows)} tokens over {len(anchors)} anchors, k = {opts.k}")
+        omp_res = run_omp(vec[omp_rows], vec[anchors])
         info["omp_seconds"] = round(time.perf_counter() - t0, 3)
         info["omp_device"] = opts.device or "cpu (numba)"
         info["anchors"] = int(len(anchors))
@@ -287,6 +302,7 @@ def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[st
         info["omp_mean_relative_residual"] = round(float(rel.mean()), 4) if len(rel) else 0.0
         # coefficients index the anchor list; rows come from the anchors' old ids
         omp_src = src[anchors]
+    info["method"] = method
     out: dict[str, np.ndarray] = {}
     fvt_set = set(int(j) for j in rest) - set(int(j) for j in omp_rows)
     for key, old_rows in matrices.items():
@@ -304,6 +320,10 @@ def compute_rows(plan: Plan, opts: Options, log=lambda s: None) -> tuple[dict[st
                 have = np.linalg.norm(rows, axis=1)
                 rows = rows * (target / np.maximum(have, 1e-30))[:, None]
             new_rows[omp_rows] = rows
+        if opts.calibrate == "rank" and key != "bias" and method in ("fvt", "omp"):
+            moved = np.array(sorted({int(j) for j in fvt_set if plan.pieces.get(j)} | {int(j) for j in omp_rows}), dtype=np.int64)
+            shared = np.flatnonzero(np.isin(np.array(mapping.how), ["exact", "normalized"]))
+            info.setdefault("calibration", {})[key] = methods.rank_calibration(old_rows, src[shared], shared, moved, new_rows)
         out[key] = new_rows
     for j in fvt_set:
         recipe[j] = method if method != "omp" else "fvt"

@@ -246,6 +246,8 @@ def match_vocab(old: TokInfo, new: TokInfo) -> Mapping:
     lookup: dict[bytes, int] = {}
     seconds: list[tuple[bytes, int]] = []
     for i in range(old.size):
+        if old.family == "wordpiece" and not continuation_reachable(old, i):
+            continue  # "##," never occurs: BERT's pre-tokenizer makes every "," a word of its own
         a, b = old.canonical(i)
         if a is not None and a not in lookup:
             lookup[a] = i
@@ -296,6 +298,24 @@ def match_vocab(old: TokInfo, new: TokInfo) -> Mapping:
             source[j], how[j] = old_id, "special"
     missing = {r: i for r, i in old.roles.items() if r not in new.roles and old.tokens[i] not in new.vocab}
     return Mapping(source, how, missing, shadowed)
+
+
+def continuation_reachable(info: TokInfo, i: int) -> bool:
+    """False for a WordPiece continuation token (`##,`) that the tokenizer can never produce: its
+    text is split off as a word of its own after any letter (BERT's pre-tokenizer isolates every
+    punctuation character, its normalizer every CJK character). Such rows were never trained, so
+    they must not be copied for a new token with that text; the word-initial token (`,`) is the
+    one the model reads. True for every other token."""
+    s = info.tokens[i]
+    if info.family != "wordpiece" or not s.startswith(info.prefix) or len(s) <= len(info.prefix) or i in info.specials:
+        return True
+    tok = info.tokenizer
+    text = "a" + s[len(info.prefix) :]
+    if tok.normalizer is not None:
+        text = tok.normalizer.normalize_str(text)
+    if tok.pre_tokenizer is None:
+        return True
+    return len(tok.pre_tokenizer.pre_tokenize_str(text)) == 1
 
 
 def special_source(old: TokInfo, new: TokInfo, j: int) -> int | None:

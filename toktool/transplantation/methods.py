@@ -59,3 +59,67 @@ def _covariance(old: np.ndarray, mean: np.ndarray, chunk: int = 1 << 14) -> np.n
         x = old[a : a + chunk].astype(np.float64) - mean
         acc += x.T @ x
     return acc / max(old.shape[0] - 1, 1)
+
+
+MIN_RANK_R2 = 0.25  # below this the rows say too little about frequency to move any
+
+
+def rank_calibration(old: np.ndarray, shared_old: np.ndarray, shared_new: np.ndarray, targets: np.ndarray, new_rows: np.ndarray,
+                     min_id: int = 256, chunk: int = 1 << 12) -> dict:
+    """Move approximated rows along the embedding's frequency direction towards the rank their id
+    has in the new vocabulary, never towards frequent (`--calibrate rank`); in place.
+
+    A trained embedding matrix encodes how frequent each token is: log(rank) is close to a linear
+    function of the row, and in a tied output head that direction works as the token's prior
+    logit. BPE, WordPiece and Unigram vocabularies are numbered in (roughly) frequency order, so a
+    new token's id estimates its rank. The map row -> log(1 + id) is fitted by least squares on the
+    shared tokens (their old rows against their new ids). The mean of several pieces' rows reads as
+    a token as frequent as its pieces, but a concatenation is never more frequent than its pieces:
+    each row whose reading is more frequent than its id moves along the fitted direction g until
+    the map reads log(1 + id): row + max(log(1 + id) - (row·g + c), 0) g / |g|². Rows that already
+    read rarer are left as they are.
+
+    Args:
+        old: old rows (V_old x d); only read.
+        shared_old, shared_new: old and new ids of the shared tokens (the fit).
+        targets: new ids of the rows to move, rows of `new_rows` (n_new x d), changed in place.
+        min_id: shared tokens with a new id below this are not fitted (byte alphabets and specials
+            come first in most vocabularies, not in frequency order).
+
+    Nothing moves when the fit explains less than MIN_RANK_R2 of log(rank)'s variance (a model
+    with random embeddings) or there are fewer than 4·d shared tokens to fit.
+
+    Returns:
+        report: r2 of the fit, tokens fitted, rows moved, mean shift in log rank.
+    """
+    keep = shared_new >= min_id
+    so, sn = shared_old[keep], shared_new[keep]
+    d = old.shape[1]
+    if len(so) < 4 * d or len(targets) == 0:
+        return {"applied": False, "fitted": int(len(so)), "why": "too few shared tokens to fit" if len(targets) else "no rows"}
+    xtx = np.zeros((d + 1, d + 1))
+    xty = np.zeros(d + 1)
+    y = np.log1p(sn.astype(np.float64))
+    for a in range(0, len(so), chunk):
+        x = np.c_[old[so[a : a + chunk]].astype(np.float64), np.ones(len(so[a : a + chunk]))]
+        xtx += x.T @ x
+        xty += x.T @ y[a : a + chunk]
+    ridge = 1e-6 * float(np.trace(xtx[:d, :d])) / d
+    w = np.linalg.solve(xtx + ridge * np.diag(np.r_[np.ones(d), 0.0]), xty)
+    g, c = w[:d], w[d]
+    sse = 0.0
+    for a in range(0, len(so), chunk):
+        sse += float(((old[so[a : a + chunk]].astype(np.float64) @ g + c - y[a : a + chunk]) ** 2).sum())
+    r2 = 1.0 - sse / max(float(((y - y.mean()) ** 2).sum()), 1e-30)
+    if r2 < MIN_RANK_R2:
+        return {"applied": False, "fitted": int(len(so)), "r2": round(r2, 4), "why": f"the old rows do not encode rank (r2 < {MIN_RANK_R2})"}
+    gg = max(float(g @ g), 1e-30)
+    moved, total = 0, 0.0
+    for a in range(0, len(targets), chunk):
+        ids = targets[a : a + chunk]
+        rows = new_rows[ids].astype(np.float64)
+        shift = np.maximum(np.log1p(ids.astype(np.float64)) - (rows @ g + c), 0.0)
+        new_rows[ids] = rows + (shift / gg)[:, None] * g[None, :]
+        moved += int((shift > 0).sum())
+        total += float(shift.sum())
+    return {"applied": True, "fitted": int(len(so)), "r2": round(r2, 4), "rows": int(len(targets)), "moved": moved, "mean_log_rank_shift": round(total / len(targets), 4)}
