@@ -138,7 +138,7 @@ def test_encode_and_decode_read_gz_and_zst_inputs_line_for_line(tmp_path):
 def test_an_output_that_is_or_holds_an_input_is_refused_before_anything(tmp_path, monkeypatch):
     from conftest import assert_clean_error, run_cli
 
-    from toktool.atomic import check_not_input
+    from toktool.corpus import check_not_input
     from toktool.errors import ToktoolError
 
     corp = tmp_path / "corp"

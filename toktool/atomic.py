@@ -7,11 +7,10 @@ that a later job would load, and an existing output is never replaced unless the
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import OutputExistsError, ToktoolError
@@ -29,10 +28,9 @@ def _as_created(path: Path, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
-def check_output(path: str | os.PathLike, force: bool, inputs: Iterable[str] = (), option: str = "-o") -> Path:
-    """Fail early (before any work) when an output exists and --force was not given, or when it would
-    replace one of `inputs` (`check_not_input`; `option` names the output in that message)."""
-    check_not_input(path, inputs, option)
+def check_output(path: str | os.PathLike, force: bool) -> Path:
+    """Fail early (before any work) when an output exists and --force was not given. (That it does not
+    replace an input is corpus.check_not_input, which knows how inputs are read.)"""
     p = Path(path)
     if p.exists() and not force:
         raise OutputExistsError(f"output {p} already exists (use --force to replace it)")
@@ -40,40 +38,6 @@ def check_output(path: str | os.PathLike, force: bool, inputs: Iterable[str] = (
     if parent.exists() and not parent.is_dir():
         raise ToktoolError(f"cannot write {p}: {parent} is not a directory")
     return p
-
-
-def check_not_input(path: str | os.PathLike, inputs: Iterable[str], option: str = "-o") -> None:
-    """Raise ToktoolError when the output `path` is one of `inputs` (files, directories, globs; "-"
-    is stdin) or holds one, or is an existing directory whose files a directory input reads (an
-    earlier output inside the corpus): replacing it (--force) would delete what is being read.
-    Symbolic links are followed; a glob is checked through the paths it matches now."""
-    out = os.path.realpath(path)
-    for item in inputs:
-        if not item or item == "-":
-            continue
-        for p in sorted(glob.glob(item, recursive=True)) if glob.has_magic(item) else [item]:
-            real = os.path.realpath(p)
-            if real == out or real.startswith(os.path.join(out, "")):
-                raise ToktoolError(f"{option} {path}: the output would replace the input {p}")
-            if os.path.isdir(real) and out.startswith(os.path.join(real, "")):
-                inside = os.path.relpath(out, real).split(os.sep)
-                found = None if any(part.startswith(".") for part in inside) else _first_file(out)
-                if found is not None:
-                    shown = os.path.join(p, *inside, *([] if found == out else [os.path.relpath(found, out)]))
-                    raise ToktoolError(f"{option} {path}: the output would replace the input {shown} (read as part of {p})")
-
-
-def _first_file(root: str) -> str | None:
-    """The first file under `root` as a directory input reads them (sorted, hidden names skipped);
-    `root` itself when it is a file; None when there is none."""
-    if os.path.isfile(root):
-        return root
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        files = sorted(f for f in filenames if not f.startswith("."))
-        if files:
-            return os.path.join(dirpath, files[0])
-    return None
 
 
 @contextlib.contextmanager

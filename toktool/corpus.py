@@ -202,6 +202,30 @@ def _walk(root: str) -> Iterator[str]:
                 yield os.path.join(dirpath, f)
 
 
+def check_not_input(path: str | os.PathLike, inputs: Iterable[str], option: str = "-o") -> None:
+    """Raise ToktoolError when the output `path` is one of `inputs` (files, directories, globs; "-"
+    is stdin) or holds one, or is an existing directory whose files a directory input reads (an
+    earlier output inside the corpus, found as expand_inputs finds files): replacing it (--force)
+    would delete what is being read. Symbolic links are followed; a glob is checked through the paths
+    it matches now. Call before atomic.check_output."""
+    out = os.path.realpath(path)
+    for item in inputs:
+        if not item or item == "-":
+            continue
+        for p in sorted(glob.glob(item, recursive=True)) if glob.has_magic(item) else [item]:
+            real = os.path.realpath(p)
+            if real == out or real.startswith(os.path.join(out, "")):
+                raise ToktoolError(f"{option} {path}: the output would replace the input {p}")
+            if os.path.isdir(real) and out.startswith(os.path.join(real, "")):
+                inside = os.path.relpath(out, real).split(os.sep)
+                if any(part.startswith(".") for part in inside):
+                    continue  # a directory input skips hidden names
+                found = out if os.path.isfile(out) else min(_walk(out), default=None)
+                if found is not None:
+                    shown = os.path.join(p, *inside, *([] if found == out else [os.path.relpath(found, out)]))
+                    raise ToktoolError(f"{option} {path}: the output would replace the input {shown} (read as part of {p})")
+
+
 def expand_inputs(inputs: Iterable[str]) -> list[str]:
     """Resolve files, directories (recursively, sorted, hidden files skipped) and quoted globs.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..atomic import check_output
+from ..corpus import check_not_input
 from ..options import DEFAULT_PARTITIONS
 from ..pretokenize import DEFAULT_PRESET, unique_specials
 from .options import common_options, corpus_options, engine_options
@@ -39,7 +40,8 @@ def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, max
             raise click.UsageError(f"--engine {engine} writes a directory of count shards: give -o DIR, not a .counts file")
         if partitions != DEFAULT_PARTITIONS or min_word_count:
             raise click.UsageError("--partitions and --min-word-count apply to a directory output (-o DIR), not a .counts file")
-        check_output(output, force, inputs)
+        check_not_input(output, inputs)
+        check_output(output, force)
         paths = expand_inputs(list(inputs))
         with progress_bar(not quiet) as prog:
             wc = count_corpus(paths, preset, text_field, errors, specials, workers, count_progress(prog, total_input_size(paths)), sampling)
@@ -49,7 +51,8 @@ def count(inputs, text_field, errors, pretokenizer, special_tokens, workers, max
             for label, text in corpus_notes(wc.corpus):
                 console.print(f"{label}: {text}")
         return
-    check_output(output, force, inputs)
+    check_not_input(output, inputs)
+    check_output(output, force)
     paths = expand_inputs(list(inputs))
     with progress_bar(not quiet) as prog:
         manifest = count_to_dir(

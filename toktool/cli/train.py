@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..atomic import check_output
-from ..corpus import corpus_notes
+from ..corpus import check_not_input, corpus_notes
 from ..options import STAGE2_PRESETS, ParityOptions, SuperOptions
 from .options import common_options, corpus_options, engine_options
 from .render import progress_bar, rich_table, stderr_console, train_hooks
@@ -72,7 +72,8 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
         if pretokenizer:
             options["pretokenizer"] = pretokenizer
         _check_sizes(vocab_size, special_tokens)
-        check_output(output, force, read)
+        check_not_input(output, read)
+        check_output(output, force)
         with progress_bar(not quiet) as prog:
             trained = api.train_parity(train_src, dev_src, hooks=train_hooks(prog), **options)
         trained.save(output, force)
@@ -104,7 +105,8 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
             stage1 = {"stage1_pretokenizer": pretokenizer} if pretokenizer else {}
             _check_transition(transition, vocab_size, special_tokens)
             call = lambda hooks: api.train_superbpe(list(inputs), vocab_size=vocab_size, transition=transition, special_tokens=special_tokens, hooks=hooks, **stage1, **stage2, **common)  # noqa: E731
-        check_output(output, force, read)
+        check_not_input(output, read)
+        check_output(output, force)
         with progress_bar(not quiet) as prog:
             trained = call(train_hooks(prog))
         trained.save(output, force)
@@ -112,7 +114,8 @@ def train(inputs, from_counts, vocab_size, algo, min_frequency, max_token_length
             _staged_summary(stderr_console(), output, trained.info)
         return
     _check_sizes(vocab_size, special_tokens)
-    check_output(output, force, read)
+    check_not_input(output, read)
+    check_output(output, force)
     with progress_bar(not quiet) as prog:
         trained = api.train_bpe(
             list(inputs), vocab_size=vocab_size, pretokenizer=pretokenizer, special_tokens=special_tokens,

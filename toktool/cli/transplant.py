@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..atomic import check_output
+from ..corpus import check_not_input
 from ..options import METHODS
 from ..options import TransplantOptions as Options
 from .options import common_options
@@ -53,9 +54,11 @@ def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_ca
         raise click.UsageError("-o/--output is required (or use --dry-run)")
     read = [base, new_tokenizer, donor, *aux_corpus]
     if output:
-        check_output(output, force, read)
+        check_not_input(output, read)
+        check_output(output, force)
     if report_path:
-        check_output(report_path, force, read, "--report")
+        check_not_input(report_path, read, "--report")
+        check_output(report_path, force)
     if donor and aux_corpus:
         raise click.UsageError("give --donor or --aux-corpus, not both")
     if (donor or aux_corpus) and method not in ("auto", "omp"):

@@ -377,24 +377,23 @@ def bpe_train_kernel(
                 if seen[h] < 2:
                     seen[h] = 2 if (c > 1 or seen[h] == 1) else 1
 
-    # initial pair counts
-    for w in range(nw if prune == 0 else 0):
-        st = wstart[w]
-        c = wcnt[w]
-        for i in range(st, st + wlen[w] - 1):
-            a = sym[i]
-            b = sym[i + 1]
-            if t_len[a] + t_len[b] > max_len:
-                continue
-            key = (np.int64(a) << 32) | np.int64(b)
-            if prune > 0 and seen[slot(key, np.uint64(64 - sbits))] < 2:
-                continue  # a pair seen once (with a word count of 1)
-            s = pair_slot(key, pkeys, pbits)
-            if pkeys[s] == key:
-                pcount[pvals[s]] += c
-                continue
-            pid, pkeys, pvals, pbits, pa, pb, pcount, npairs = pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs)
-            pcount[pid] += c
+    # initial pair counts: every pair here; with pruning, _pruned_pair_counts below
+    if prune == 0:
+        for w in range(nw):
+            st = wstart[w]
+            c = wcnt[w]
+            for i in range(st, st + wlen[w] - 1):
+                a = sym[i]
+                b = sym[i + 1]
+                if t_len[a] + t_len[b] > max_len:
+                    continue
+                key = (np.int64(a) << 32) | np.int64(b)
+                s = pair_slot(key, pkeys, pbits)
+                if pkeys[s] == key:
+                    pcount[pvals[s]] += c
+                    continue
+                pid, pkeys, pvals, pbits, pa, pb, pcount, npairs = pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs)
+                pcount[pid] += c
 
     theta = np.int64(0)
     if prune > 0:

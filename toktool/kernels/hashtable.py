@@ -98,10 +98,7 @@ def pair_id(key, pkeys, pvals, pbits, pa, pb, pcount, npairs):
     if 2 * (npairs + 1) > (np.int64(1) << pbits):
         pbits += 1
         pkeys, pvals = pairs_rehash(pkeys, pvals, pbits)
-    mask = (np.int64(1) << pbits) - 1
-    s = slot(key, np.uint64(64 - pbits))
-    while pkeys[s] != EMPTY and pkeys[s] != key:
-        s = (s + 1) & mask
+    s = pair_slot(key, pkeys, pbits)
     if pkeys[s] == EMPTY:
         pkeys[s] = key
         pvals[s] = npairs
