@@ -89,7 +89,7 @@ def test_block_counts_equal_the_regex_counts_on_every_udhr_script(preset):
 def test_block_counts_equal_line_counts_on_generated_text(tmp_path_factory, lines):
     p = tmp_path_factory.mktemp("g") / "g.txt"
     p.write_bytes("\n".join(lines).encode("utf-8"))
-    for preset in ("gpt2", "o200k"):
+    for preset in ("gpt2", "o200k", "superbpe"):
         c = ScanCounter(preset)
         for block in iter_line_blocks([str(p)], block_bytes=16):
             c.add_block(block)

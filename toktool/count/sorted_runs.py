@@ -16,15 +16,6 @@ import numpy as np
 from ..kernels.loader import get_kernel
 
 
-def line_ends(buf: np.ndarray) -> np.ndarray:
-    """int64[T+1]: byte offsets of the texts of a block of whole lines (uint8, UTF-8), each line one
-    text, its newline included: [0, end of line 1, ..., len(buf)]."""
-    ends = np.flatnonzero(buf == 10) + 1
-    if ends.shape[0] == 0 or ends[-1] != buf.shape[0]:
-        ends = np.append(ends, buf.shape[0])
-    return np.concatenate(([0], ends)).astype(np.int64)
-
-
 def piece_kernels():
     """(merge_sorted, sort_pieces, gather) of kernels/piece_sort.py, AOT-built when available (no
     numba import in the counting processes), else JIT."""

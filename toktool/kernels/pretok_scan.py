@@ -349,6 +349,38 @@ def _decode(buf, b, n, flags, cp, fl, at):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _decode_line(buf, b, flags, cp, fl, at):
+    """Decode the line that starts at buf[b] (up to and including its newline, or to the end of buf)
+    into cp, fl and at as _decode does; returns its length in code points (at[n] = its end)."""
+    nb = buf.shape[0]
+    q = 0
+    while b < nb:
+        x = np.int32(buf[b])
+        if x < 0x80:
+            ln = 1
+        elif x < 0xE0:
+            ln = 2
+            x &= 0x1F
+        elif x < 0xF0:
+            ln = 3
+            x &= 0x0F
+        else:
+            ln = 4
+            x &= 0x07
+        for k in range(1, ln):
+            x = (x << 6) | (np.int32(buf[b + k]) & 0x3F)
+        at[q] = b
+        cp[q] = x
+        fl[q] = flags[x]
+        b += ln
+        q += 1
+        if x == 10:
+            break
+    at[q] = b
+    return q
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state, ends):
     """Count the pieces of a decoded text (cp, fl, at as _decode leaves them) from character i on,
     and with a non-empty `ends` also record their ends (see scan_count_kernel). A new piece is added
@@ -397,10 +429,15 @@ def _scan_texts(buf, seg, preset, flags, fold, slots, pc, p_data, state, ends, c
     t = pos[0]
     i = pos[1]
     b = pos[2]
-    nt = seg.shape[0] - 1
-    while t < nt:
-        n = seg[t + 1] - seg[t]
-        e = _decode(buf, b, n, flags, cp, fl, at)
+    lines = seg.shape[0] == 0
+    nt = buf.shape[0] if lines else seg.shape[0] - 1
+    while (b < nt) if lines else (t < nt):
+        if lines:
+            n = _decode_line(buf, b, flags, cp, fl, at)
+            e = at[n]
+        else:
+            n = seg[t + 1] - seg[t]
+            e = _decode(buf, b, n, flags, cp, fl, at)
         i = _count_pieces(preset, buf, cp, fl, fold, at, n, i, slots, pc, p_data, state, ends)
         if i < n:
             pos[0] = t
@@ -421,6 +458,8 @@ def scan_count_kernel(buf, seg, preset, flags, fold, slots, pc, p_data, state, e
     them: 3-byte sequences, decoded here to their code points, which is what `regex` sees).
     seg: int64[T+1], the texts' boundaries in code points (text t is characters seg[t]:seg[t+1]);
     each text is split on its own, as one `findall` call (lookaheads and `$` stop at its end).
+    seg = int64[0]: buf is a block of whole lines and each line (its newline included) is a text,
+    found while decoding (what a plain-text file is read as; no boundaries computed beforehand).
     preset: GPT2, CL100K, O200K or LLAMA3. flags: uint8[0x110000], F_* bits per code point;
     fold: uint8[0x110000], see _APOS.
     The piece table, grown as needed: p_data (uint8) holds the pieces' bytes one after another;
@@ -436,6 +475,14 @@ def scan_count_kernel(buf, seg, preset, flags, fold, slots, pc, p_data, state, e
     str.encode writes it). Scratch memory: 13 bytes per code point of the longest text (decoded
     code points, classes and byte offsets)."""
     longest = 1
+    if seg.shape[0] == 0:
+        # a line has no more code points than bytes
+        last = 0
+        for b in range(buf.shape[0]):
+            if buf[b] == 10:
+                longest = max(longest, b + 1 - last)
+                last = b + 1
+        longest = max(longest, buf.shape[0] - last)
     for t in range(seg.shape[0] - 1):
         longest = max(longest, seg[t + 1] - seg[t])
     cp = np.empty(longest + 1, dtype=np.int32)
