@@ -299,11 +299,22 @@ def bert_as_mlm(src: str, out: Path) -> Path:
     return out
 
 
-def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], nl_chunks: list[str], ts_bin: Path, k: int, skip: set[str], enc_lines: list[str] | None = None) -> list[dict]:
+def calibration_text(work: Path, corpus: Path, exclude: list[str], n: int = 600) -> Path:
+    """`--fit-head` text for the causal pairs: n prose lines of the bench corpus (Python's
+    documentation and the other bench sources, not the held-out file), none of them scored."""
+    held = set(exclude)
+    lines = [x for x in heldout_sentences(corpus, n + len(held)) if x not in held][:n]
+    out = work / "fit-head-calibration.txt"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], nl_chunks: list[str], ts_bin: Path, k: int, skip: set[str], enc_lines: list[str] | None = None, fit_text: Path | None = None) -> list[dict]:
     """Each pair (name, base, donor): the donor's tokenizer is the new tokenizer for both tools.
     A causal base is scored by bits per byte; an encoder base (name minilm...) by the cosine of
     each sentence's mean-pooled embedding with the original model's and the Spearman correlation
-    of the pairwise-similarity matrices, on `enc_lines`."""
+    of the pairwise-similarity matrices, on `enc_lines`. Causal pairs also run toktool's FVT with
+    `--fit-head fit_text` when it is given."""
     rows = []
     for name, base, donor in pairs:
         encoder = name.startswith("minilm")
@@ -323,6 +334,7 @@ def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], 
             ("toktool", "fvt", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt"]),
             ("toktool", f"omp, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "omp", "--k", str(k)]),
             ("toktool", f"auto, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "auto", "--k", str(k)]),
+            *([("toktool", "fvt + fit-head", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt", "--fit-head", str(fit_text)])] if fit_text and not encoder else []),
             ("tokensurgeon", "subword", [str(ts_bin), ts_base, donor, "-a", "subword", "--quiet"]),
             ("tokensurgeon", f"omp, k = {k}", [str(ts_bin), ts_base, donor, "-a", "omp", "-k", str(k), "--quiet"]),
         ]
@@ -351,6 +363,8 @@ def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], 
                         row["auto"] = rep["auto"]
                     if "calibration" in rep:
                         row["calibration"] = rep["calibration"]
+                    if "fit_head" in rep:
+                        row["fit_head"] = rep["fit_head"]
                 if encoder:
                     emb = sentence_embeddings(str(out), sents)
                     cos = np.sum(emb * ref_emb, axis=1)
@@ -538,7 +552,8 @@ def main() -> None:
         models = {"gemma3": a.gemma3, "smollm2": a.smollm2, "minilm": minilm_path()}
         pairs = [(p, models[p.split("<-")[0]], models[p.split("<-")[1]]) for p in a.peer_pairs.split(",") if p]
         nl = newline_chunks(heldout, max(50, a.peer_lines // 4))
-        result["peers"] = peers_part(work, pairs, sentences[: a.peer_lines], nl, Path(a.tokensurgeon), 64, set(a.peer_skip.split(",")), sentences)
+        fit_text = calibration_text(work, Path(a.corpus), sentences) if Path(a.corpus).is_file() else None
+        result["peers"] = peers_part(work, pairs, sentences[: a.peer_lines], nl, Path(a.tokensurgeon), 64, set(a.peer_skip.split(",")), sentences, fit_text)
     if "diagnose" in parts:
         models = {"gemma3": a.gemma3, "smollm2": a.smollm2}
         result["diagnose"] = []

@@ -177,6 +177,9 @@ class TransplantOptions:
     precision: str = "fp32"
     omp_norm: str = "fvt"  # fvt: rescale each OMP row to its FVT row's length; none: as solved
     calibrate: str = "rank"  # rank: move fvt/omp rows along the frequency direction towards their new id's rank; none: as made
+    fit_head: list[str] = field(default_factory=list)  # calibration text: output rows fitted to the base model's predictions
+    fit_head_weight: float = 0.5  # tied matrices: weight of the fitted row against the copied/approximated one
+    fit_head_positions: int = 16384  # token positions of calibration text run through the model
 
     def resolved_method(self) -> str:
         """The method a plan starts from: auto with a donor space is "omp" here, and the rows step

@@ -29,6 +29,9 @@ from .render import FORMATS, print_table, stderr_console
 @click.option("--aux-min-count", type=click.IntRange(min=1), default=Options.aux_min_count, show_default=True, help="Tokens seen fewer times in --aux-corpus get no vector (FVT rows instead of OMP; rare anchors are not used).")
 @click.option("--omp-norm", type=click.Choice(["fvt", "none"]), default=Options.omp_norm, show_default=True, help="Length of OMP rows: that of the token's FVT row (least-squares weights can be large, and a long row dominates a tied output head), or as solved.")
 @click.option("--calibrate", type=click.Choice(["none", "rank"]), default=Options.calibrate, show_default=True, help="rank: move fvt/omp rows along the embeddings' frequency direction (fitted on shared tokens) to the rank their id has in the new vocabulary; a mean of pieces otherwise reads as a frequent token.")
+@click.option("--fit-head", "fit_head", multiple=True, metavar="PATH", help="Calibration text (one text per line; repeatable): fit the output rows of new tokens that take over dropped old tokens to the base model's own prefix probabilities on it (least squares over its final hidden states; runs the model through transformers and torch: causal LMs).")
+@click.option("--fit-head-weight", type=click.FloatRange(0, 1), default=Options.fit_head_weight, show_default=True, help="Tied input/output matrix: weight of the fitted row against the copied one (the row is also the token's input embedding). An untied head takes the fitted rows in full.")
+@click.option("--fit-head-positions", type=click.IntRange(min=16), default=Options.fit_head_positions, show_default=True, help="Token positions of --fit-head text to run through the model (at most).")
 @click.option("--device", metavar="DEVICE", help="Run OMP through torch on this device (cuda, cuda:1, cpu); default: numpy/Numba on the CPU.")
 @click.option("--precision", type=click.Choice(["fp32", "fp64"]), default=Options.precision, show_default=True, help="OMP arithmetic of the candidate scan (the factorisation is always float64).")
 @click.option("--seed", type=int, default=Options.seed, show_default=True, help="Seed of --method random and of the SVD.")
@@ -39,7 +42,7 @@ from .render import FORMATS, print_table, stderr_console
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output directory / report file.")
 @common_options
-def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_candidates, aux_dim, aux_window, aux_min_count, omp_norm, calibrate, device, precision, seed, add_specials, allow_pickle, report_path, dry_run, fmt, force, quiet, debug):
+def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_candidates, aux_dim, aux_window, aux_min_count, omp_norm, calibrate, fit_head, fit_head_weight, fit_head_positions, device, precision, seed, add_specials, allow_pickle, report_path, dry_run, fmt, force, quiet, debug):
     """Give a model embeddings for a new tokenizer, training-free.
 
     Tokens both tokenizers share are copied bit for bit (matched after normalising byte-level Ġ,
@@ -52,7 +55,7 @@ def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_ca
 
     if not dry_run and not output:
         raise click.UsageError("-o/--output is required (or use --dry-run)")
-    read = [base, new_tokenizer, donor, *aux_corpus]
+    read = [base, new_tokenizer, donor, *aux_corpus, *fit_head]
     if output:
         check_not_input(output, read)
         check_output(output, force)
@@ -71,7 +74,8 @@ def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_ca
     report = run_transplant(
         base, new_tokenizer, None if dry_run else output, method=method, donor=donor, aux_corpus=aux_corpus, k=k,
         candidates=omp_candidates, aux_dim=aux_dim, aux_window=aux_window, aux_min_count=aux_min_count,
-        omp_norm=omp_norm, calibrate=calibrate, device=device, precision=precision, seed=seed, add_specials=add_specials,
+        omp_norm=omp_norm, calibrate=calibrate, fit_head=fit_head, fit_head_weight=fit_head_weight,
+        fit_head_positions=fit_head_positions, device=device, precision=precision, seed=seed, add_specials=add_specials,
         allow_pickle=allow_pickle, dry_run=dry_run, force=force, log=lambda s: console.print(s),
     )
     if report_path:

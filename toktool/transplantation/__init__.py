@@ -33,6 +33,9 @@ def transplant(
     aux_min_count: int = Options.aux_min_count,
     omp_norm: str = Options.omp_norm,
     calibrate: str = Options.calibrate,
+    fit_head: Sequence[str] = (),
+    fit_head_weight: float = Options.fit_head_weight,
+    fit_head_positions: int = Options.fit_head_positions,
     device: str | None = Options.device,
     precision: str = Options.precision,
     seed: int = Options.seed,
@@ -56,6 +59,13 @@ def transplant(
     `candidates` anchors per token are pre-selected for OMP (0: exact OMP); `device` runs OMP through torch. Input and output
     embeddings are handled separately; tied heads stay tied; config.json gets the new vocab_size.
 
+    `fit_head` (text files, one text per line; needs transformers and torch): the output rows of
+    the new tokens that take over the probability of dropped old tokens are fitted by least squares
+    to the base model's own prefix probabilities, over the final hidden states of up to
+    `fit_head_positions` token positions of that text (transplantation/head_fit.py); a tied matrix
+    gets the fitted row at weight `fit_head_weight` (0..1), an untied head in full. Report key
+    "fit_head".
+
     `dry_run=True` matches and plans only (output may be None). Returns the report (dict: counts of
     copied and new rows by how they were made, timings). Raises InputError for an unreadable model or
     tokenizer, OutputExistsError when output exists and `force` is False, ToktoolError for bad
@@ -64,6 +74,7 @@ def transplant(
         method=method, k=k, candidates=candidates, donor=donor, aux_corpus=list(aux_corpus), aux_dim=aux_dim,
         aux_window=aux_window, aux_min_count=aux_min_count, device=device, seed=seed, allow_pickle=allow_pickle,
         add_specials=add_specials, precision=precision, omp_norm=omp_norm, calibrate=calibrate,
+        fit_head=list(fit_head), fit_head_weight=fit_head_weight, fit_head_positions=fit_head_positions,
     )
     from .core import make_plan
     from .core import transplant as transplant_dir

@@ -410,6 +410,40 @@ def config_updates(plan: Plan) -> dict:
     return upd
 
 
+def _fit_head(plan: Plan, opts: Options, tensors: dict[str, np.ndarray], files: dict[str, bytes], tmp: Path, log) -> tuple[dict[str, np.ndarray], dict]:
+    """--fit-head: write the model once into a scratch directory beside the output, run the
+    calibration text through it, and return the tensors with the fitted head rows (head_fit.py)."""
+    import shutil
+
+    from ..corpus import expand_inputs, iter_located_texts
+    from .head_fit import fit_head
+
+    model = plan.model
+    untied = not model.tied and model.output_name is not None
+    if not untied and not model.tied:
+        raise InputError(f"{model.path}: --fit-head needs a model with an output head (a causal LM); this one has none")
+    texts = [t.strip() for _, _, t in iter_located_texts(expand_inputs(opts.fit_head)) if t.strip()]
+    if not texts:
+        raise InputError(f"{', '.join(opts.fit_head)}: no text for --fit-head")
+    head_key = model.output_name if untied else model.input_name
+    scratch = tmp.parent / (tmp.name + ".fit")
+    scratch.mkdir()
+    try:
+        write_model(model, scratch, tensors, config_updates(plan), files)
+        targets, rows, stats = fit_head(str(scratch), plan.new.tokenizer, texts, plan.old, plan.new, plan.mapping, tensors[head_key], lambda: model.read(head_key)[: plan.old.size], opts.fit_head_positions, log, where=str(model.path))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    out = dict(tensors)
+    weight = 1.0 if untied else opts.fit_head_weight
+    m = tensors[head_key].copy()
+    m[targets] = ((1 - weight) * m[targets].astype(np.float64) + weight * rows).astype(m.dtype)
+    out[head_key] = m
+    if not untied and model.output_name:
+        out[model.output_name] = m  # a tied head stored twice stays identical
+    stats.update(text=list(opts.fit_head), weight=weight, rows=("output head" if untied else "tied input/output"))
+    return out, stats
+
+
 def transplant(base: str, tokenizer: str, out: str, opts: Options, force: bool = False, log=lambda s: None) -> dict:
     """Plan, compute and write; returns the report. The base model is only read."""
     from ..atomic import atomic_dir, check_output
@@ -419,6 +453,10 @@ def transplant(base: str, tokenizer: str, out: str, opts: Options, force: bool =
         raise ToktoolError("the output directory must not be the base model's directory")
     t0 = time.perf_counter()
     plan = make_plan(base, tokenizer, opts)
+    if opts.fit_head:
+        from .head_fit import check_causal
+
+        check_causal(plan.model.config, str(plan.model.path))
     tensors, info = compute_rows(plan, opts, log)
     files = tokenizer_files(plan)
     gen = plan.model.path / "generation_config.json"
@@ -432,6 +470,8 @@ def transplant(base: str, tokenizer: str, out: str, opts: Options, force: bool =
         except (OSError, ValueError):
             pass
     with atomic_dir(out, force) as tmp:
+        if opts.fit_head:
+            tensors, info["fit_head"] = _fit_head(plan, opts, tensors, files, Path(tmp), log)
         write_model(plan.model, tmp, tensors, config_updates(plan), files)
     report = {**plan.summary(), **info, "output": str(out), "seconds": round(time.perf_counter() - t0, 3)}
     return report
