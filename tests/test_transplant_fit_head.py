@@ -131,3 +131,15 @@ def test_fit_head_bad_inputs(tmp_path, new_tok):
     assert_clean_error(run_cli("transplant", str(bert), "--tokenizer", str(new_tok), "-o", out, "--fit-head", str(SAMPLE)), "causal LM")
     assert not Path(out).exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no scratch left behind
+
+
+@pytest.mark.parametrize("dtype", [None, "bf16"])
+def test_read_rows_equals_the_whole_matrix_indexed(tmp_path, dtype):
+    from toktool.transplantation.model_io import open_model
+
+    base = _llama(tmp_path / "base", tied=False, dtype=torch.bfloat16 if dtype else None)
+    model = open_model(str(base))
+    ids = np.array([50256, 3, 17, 3, 40000, 0], dtype=np.int64)
+    for name in ("model.embed_tokens.weight", "lm_head.weight"):
+        whole = model.read(name)
+        assert model.read_rows(name, ids, block=1000).tobytes() == whole[ids].tobytes()

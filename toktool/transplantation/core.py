@@ -430,7 +430,7 @@ def _fit_head(plan: Plan, opts: Options, tensors: dict[str, np.ndarray], files: 
     scratch.mkdir()
     try:
         write_model(model, scratch, tensors, config_updates(plan), files)
-        targets, rows, stats = fit_head(str(scratch), plan.new.tokenizer, texts, plan.old, plan.new, plan.mapping, tensors[head_key], lambda: model.read(head_key)[: plan.old.size], opts.fit_head_positions, log, where=str(model.path))
+        targets, rows, stats = fit_head(str(scratch), plan.new.tokenizer, texts, plan.old, plan.new, plan.mapping, tensors[head_key], lambda ids: model.read_rows(head_key, ids), opts.fit_head_positions, log, where=str(model.path))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     out = dict(tensors)

@@ -179,12 +179,13 @@ def head_inputs(model_dir: str, tokenizer, texts: Sequence[str], max_positions: 
     return h.astype(np.float32, copy=False)
 
 
-def fit_head_rows(h: np.ndarray, head_new: np.ndarray, head_old: np.ndarray, absorbed: Absorbed, ridge: float = 1e-3) -> tuple[np.ndarray, dict]:
+def fit_head_rows(h: np.ndarray, head_new: np.ndarray, head_old: np.ndarray | Callable[[np.ndarray], np.ndarray], absorbed: Absorbed, ridge: float = 1e-3) -> tuple[np.ndarray, dict]:
     """Least-squares rows for the tokens that take over dropped old tokens.
 
     h: float32[n, d] hidden states; head_new: [new vocab, d] the new model's output rows (their
     current values are the ridge prior and the target's own term); head_old: [old vocab, d] the base
-    model's output rows. For each target t the regression target at position i is
+    model's output rows, or a function returning the rows of the old ids it is given (so that the
+    whole old matrix need not be in memory). For each target t the regression target at position i is
     logsumexp(h_i.head_new[t], h_i.head_old[o] for o absorbed by t); the rows solve
     (H'H + lam I) e = H'z + lam head_new[t], lam = ridge * trace(H'H) / d.
     Returns (float32[g, d] rows for absorbed.targets, stats: positions, targets, absorbed tokens, root
@@ -193,10 +194,9 @@ def fit_head_rows(h: np.ndarray, head_new: np.ndarray, head_old: np.ndarray, abs
     g = len(absorbed.targets)
     if g == 0:
         return np.zeros((0, d), dtype=np.float32), {"positions": int(n), "targets": 0, "absorbed_old_tokens": 0}
-    # the dropped tokens' rows in target order (contiguous per target, for reduceat); the whole old
-    # matrix is let go here, so the caller should not keep a reference to it
-    a_old = np.ascontiguousarray(head_old[absorbed.old_ids], dtype=np.float32)
-    del head_old
+    # the dropped tokens' rows in target order (contiguous per target, for reduceat)
+    rows_of = head_old if callable(head_old) else head_old.__getitem__
+    a_old = np.ascontiguousarray(rows_of(absorbed.old_ids), dtype=np.float32)
     r_new = np.ascontiguousarray(head_new[absorbed.targets], dtype=np.float32)
     gram = np.zeros((d, d), dtype=np.float64)
     rhs = np.zeros((d, g), dtype=np.float64)
@@ -236,15 +236,15 @@ def fit_head_rows(h: np.ndarray, head_new: np.ndarray, head_old: np.ndarray, abs
     return rows.astype(np.float32), stats
 
 
-def fit_head(model_dir: str, tokenizer, texts: Sequence[str], old: TokInfo, new: TokInfo, mapping: Mapping, head_new: np.ndarray, read_head_old: Callable[[], np.ndarray], max_positions: int, log: Callable[[str], None] = lambda s: None, where: str = "") -> tuple[np.ndarray, np.ndarray, dict]:
+def fit_head(model_dir: str, tokenizer, texts: Sequence[str], old: TokInfo, new: TokInfo, mapping: Mapping, head_new: np.ndarray, old_rows: Callable[[np.ndarray], np.ndarray], max_positions: int, log: Callable[[str], None] = lambda s: None, where: str = "") -> tuple[np.ndarray, np.ndarray, dict]:
     """The whole step: (target new ids int64[g], fitted rows float32[g, d], report). `model_dir` is
-    the transplanted model as first written; `read_head_old()` returns the base model's output rows
-    (read only after the model has run, so that the two are not in memory together); see
+    the transplanted model as first written; `old_rows(ids)` returns those rows of the base model's
+    output matrix (read after the model has run, so that the two are not in memory together); see
     head_inputs and fit_head_rows."""
     t0 = time.perf_counter()
     absorbed = absorbed_tokens(old, new, mapping)
     log(f"fit-head: {len(absorbed.old_ids)} dropped old tokens taken over by {len(absorbed.targets)} new tokens")
     h = head_inputs(model_dir, tokenizer, texts, max_positions, log=log, where=where)
-    rows, stats = fit_head_rows(h, head_new, read_head_old(), absorbed)
+    rows, stats = fit_head_rows(h, head_new, old_rows, absorbed)
     stats["seconds"] = round(time.perf_counter() - t0, 3)
     return absorbed.targets, rows, stats

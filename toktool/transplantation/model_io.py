@@ -123,6 +123,31 @@ class ModelDir:
             raise InputError(f"{t.file}: truncated (tensor {name} runs past the end of the file)")
         return decode(raw, t.dtype, t.shape)
 
+    def read_rows(self, name: str, rows: np.ndarray, block: int = 16384) -> np.ndarray:
+        """Rows `rows` (int64, any order) of a 2-D tensor as float32 (float64 stays float64), read
+        block by block: only the rows asked for are held, not the whole matrix. Raises InputError when
+        the file ends before the tensor does."""
+        if self.pickled:
+            return np.array(self._pickle_state[name], dtype=np.float32)[rows]
+        t = self.tensors[name]
+        n, d = t.shape
+        item = np.dtype(_DTYPES[t.dtype]).itemsize
+        out = np.empty((len(rows), d), dtype=np.float64 if t.dtype == "F64" else np.float32)
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        with open(t.file, "rb") as f:
+            for a in range(0, n, block):
+                lo, hi = np.searchsorted(sorted_rows, [a, min(n, a + block)])
+                if lo == hi:
+                    continue
+                b = min(n, a + block)
+                f.seek(t.start + a * d * item)
+                raw = f.read((b - a) * d * item)
+                if len(raw) != (b - a) * d * item:
+                    raise InputError(f"{t.file}: truncated (tensor {name} runs past the end of the file)")
+                out[order[lo:hi]] = decode(raw, t.dtype, (b - a, d))[sorted_rows[lo:hi] - a]
+        return out
+
 
 def decode(raw: bytes, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
     arr = np.frombuffer(raw, dtype=_DTYPES[dtype]).reshape(shape)
