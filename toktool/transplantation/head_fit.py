@@ -34,7 +34,7 @@ from ..errors import InputError, ToktoolError
 from .match import Mapping, TokInfo, old_pieces
 
 # positions per block of the target computation: (block x dropped tokens) float32 logits at a time
-_BLOCK = 128
+_BLOCK = 64
 # calibration windows per forward pass
 _BATCH = 16
 
@@ -210,13 +210,14 @@ def fit_head_rows(h: np.ndarray, head_new: np.ndarray, head_old: np.ndarray | Ca
         np.exp(lo, out=lo)
         # float32: terms more than ~87 nats below the position's best logit underflow; such a target
         # is floored there (a probability below 1e-38 of the best one, nothing a softmax sees)
-        s = np.add.reduceat(lo, absorbed.starts, axis=1, dtype=np.float64) + np.exp(ln - mx)
+        s = np.add.reduceat(lo, absorbed.starts, axis=1).astype(np.float64) + np.exp(ln - mx)
         z = np.log(np.maximum(s, 1e-38)) + mx
         hc64 = hc.astype(np.float64)
         z = z.astype(np.float64)
         gram += hc64.T @ hc64
         rhs += hc64.T @ z
         zz += (z * z).sum(0)
+    del a_old  # before the solve's (targets x d) float64 arrays: the two would make the peak
     lam = ridge * float(np.trace(gram)) / d
     prior = r_new.astype(np.float64)
     rows = np.linalg.solve(gram + lam * np.eye(d), rhs + lam * prior.T).T
