@@ -334,7 +334,9 @@ def peers_part(work: Path, pairs: list[tuple[str, str, str]], lines: list[str], 
             ("toktool", "fvt", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt"]),
             ("toktool", f"omp, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "omp", "--k", str(k)]),
             ("toktool", f"auto, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "auto", "--k", str(k)]),
-            *([("toktool", "fvt + fit-head", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt", "--fit-head", str(fit_text)])] if fit_text and not encoder else []),
+            *([("toktool", "fvt + fit-head", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--method", "fvt", "--fit-head", str(fit_text)]),
+               ("toktool", f"auto + fit-head, k = {k}, donor", [*TOKTOOL, "transplant", base, "--tokenizer", donor, "--donor", donor, "--method", "auto", "--k", str(k), "--fit-head", str(fit_text)])]
+              if fit_text and not encoder else []),
             ("tokensurgeon", "subword", [str(ts_bin), ts_base, donor, "-a", "subword", "--quiet"]),
             ("tokensurgeon", f"omp, k = {k}", [str(ts_bin), ts_base, donor, "-a", "omp", "-k", str(k), "--quiet"]),
         ]
@@ -516,7 +518,7 @@ def main() -> None:
     ap.add_argument("--tokensurgeon", default=str(ROOT / "build/tsurgeon-venv/bin/mergekit-tokensurgeon"), help="make bench-tokensurgeon-env")
     ap.add_argument("--peer-lines", type=int, default=400, help="held-out sentences for the peers' bits per byte")
     ap.add_argument("--peer-pairs", default="gemma3<-smollm2,smollm2<-gemma3,minilm<-smollm2", help="base<-donor pairs for the peers part (minilm: an encoder, scored on --sentences by cosine and similarity Spearman)")
-    ap.add_argument("--peer-skip", default="smollm2<-gemma3:tokensurgeon:omp,smollm2<-gemma3:toktool:omp,smollm2<-gemma3:toktool:auto,minilm<-smollm2:tokensurgeon:omp",
+    ap.add_argument("--peer-skip", default="smollm2<-gemma3:tokensurgeon:omp,smollm2<-gemma3:toktool:omp,smollm2<-gemma3:toktool:auto,smollm2<-gemma3:toktool:auto + fit-head,minilm<-smollm2:tokensurgeon:omp",
                     help="pair:tool:method runs to leave out (tokensurgeon's exact OMP over 216k new tokens is projected at hours on 2 cores, over MiniLM's 17.8k it ran > 9 min; toktool's auto would run OMP over the 216k)")
     ap.add_argument("--json", default=str(ROOT / "build/bench/transplant.json"))
     a = ap.parse_args()

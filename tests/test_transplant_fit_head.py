@@ -143,3 +143,41 @@ def test_read_rows_equals_the_whole_matrix_indexed(tmp_path, dtype):
     for name in ("model.embed_tokens.weight", "lm_head.weight"):
         whole = model.read(name)
         assert model.read_rows(name, ids, block=1000).tobytes() == whole[ids].tobytes()
+
+
+def test_calibration_bits_per_byte_equals_the_model_s_own_loss(tmp_path):
+    from toktool.hf import load_hf_tokenizer
+    from toktool.transplantation.head_fit import head_inputs
+
+    base = _llama(tmp_path / "base", tied=False)
+    tok = load_hf_tokenizer(base / "tokenizer.json").tokenizer
+    texts = ["Botchan went to Shikoku.", "The school was small, and the town was smaller."]
+    cal = head_inputs(str(base), tok, texts, 10_000)
+    model = transformers.AutoModelForCausalLM.from_pretrained(str(base), local_files_only=True).eval()
+    nats = 0.0
+    with torch.no_grad():
+        for t in texts:
+            ids = torch.tensor([[50256, *tok.encode(t, add_special_tokens=False).ids]])
+            lg = model(input_ids=ids).logits[0, :-1].double()
+            nats += float(torch.nn.functional.cross_entropy(lg, ids[0, 1:], reduction="sum"))
+    want = nats / np.log(2) / sum(len(t.encode()) for t in texts)
+    assert cal.text_bytes == sum(len(t.encode()) for t in texts)
+    assert abs(cal.bits_per_byte(_tensor(base, "lm_head.weight")) - want) < 1e-4
+
+
+def test_auto_with_fit_head_text_chooses_by_bits_per_byte(tmp_path, new_tok):
+    import toktool
+
+    base = _llama(tmp_path / "base", tied=True)
+    donor = tmp_path / "donor"
+    toktool.transplant(str(base), str(new_tok), str(donor), method="fvt")
+    rep = toktool.transplant(str(base), str(new_tok), str(tmp_path / "out"), donor=str(donor), k=8, fit_head=[str(SAMPLE)], fit_head_positions=2000)
+    auto = rep["auto"]
+    assert "bits per byte" in auto["criterion"] and auto["positions"] > 0 and auto["held_out_lines"] > 0
+    best = "omp" if auto["omp_bits_per_byte"] < auto["fvt_bits_per_byte"] else "fvt"
+    assert auto["chosen"] == rep["method"] == best and best in auto["why"]
+    # the fit leaves the measured lines out
+    assert rep["fit_head"]["lines"] > 0 and rep["fit_head"]["positions"] <= 2000
+    again = toktool.transplant(str(base), str(new_tok), str(tmp_path / "again"), donor=str(donor), k=8, fit_head=[str(SAMPLE)], fit_head_positions=2000)
+    assert again["auto"] == auto
+    assert (tmp_path / "out" / "model.safetensors").read_bytes() == (tmp_path / "again" / "model.safetensors").read_bytes()

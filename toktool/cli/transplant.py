@@ -19,7 +19,7 @@ from .render import FORMATS, print_table, stderr_console
 @click.argument("base", metavar="BASE_MODEL_DIR")
 @click.option("--tokenizer", "new_tokenizer", required=True, metavar="PATH", help="The new tokenizer: a toktool output dir, a tokenizer.json, or a model dir that has one.")
 @click.option("-o", "--output", metavar="DIR", help="Output model directory (required unless --dry-run).")
-@click.option("--method", type=click.Choice(list(METHODS)), default=Options.method, show_default=True, help="Rows for tokens the model does not have; auto = fvt, or with --donor/--aux-corpus whichever of fvt and omp comes closer to the true rows of shared tokens held out as if new (numbers in --report). Shared tokens are always copied.")
+@click.option("--method", type=click.Choice(list(METHODS)), default=Options.method, show_default=True, help="Rows for tokens the model does not have; auto = fvt, or with --donor/--aux-corpus whichever of fvt and omp comes closer to the true rows of shared tokens held out as if new, or, with --fit-head text as well, scores the lower bits per byte on every 4th line of that text (numbers in --report). Shared tokens are always copied.")
 @click.option("--donor", metavar="DIR", help="OMP donor: a model dir whose embeddings already use the new tokenizer.")
 @click.option("--aux-corpus", "aux_corpus", multiple=True, metavar="PATH", help="OMP without a donor model: text to learn token vectors from (PPMI + SVD), encoded with the new tokenizer (repeatable).")
 @click.option("--k", "k", type=click.IntRange(min=1), default=Options.k, show_default=True, help="OMP: anchor tokens per new token (at most).")

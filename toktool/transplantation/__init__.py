@@ -55,7 +55,8 @@ def transplant(
     al. 2022: mean of the old pieces' rows) or omp (Goddard & Neto 2025: k anchor tokens in a donor
     space, `donor` a model dir using the new tokenizer, or `aux_corpus` text for a PPMI + SVD space of
     `aux_dim` dimensions); auto = fvt, or with a donor space whichever of fvt and omp comes
-    closer (cosine) to the true rows of shared tokens held out as if new (report key "auto").
+    closer (cosine) to the true rows of shared tokens held out as if new, or with `fit_head` text
+    the one whose model scores the lower bits per byte on every 4th line of it (report key "auto").
     `candidates` anchors per token are pre-selected for OMP (0: exact OMP); `device` runs OMP through torch. Input and output
     embeddings are handled separately; tied heads stay tied; config.json gets the new vocab_size.
 

@@ -410,22 +410,82 @@ def config_updates(plan: Plan) -> dict:
     return upd
 
 
-def _fit_head(plan: Plan, opts: Options, tensors: dict[str, np.ndarray], files: dict[str, bytes], tmp: Path, log) -> tuple[dict[str, np.ndarray], dict]:
-    """--fit-head: write the model once into a scratch directory beside the output, run the
-    calibration text through it, and return the tensors with the fitted head rows (head_fit.py)."""
-    import shutil
-
+def _fit_texts(opts: Options) -> list[str]:
+    """The --fit-head text: one text per non-empty line."""
     from ..corpus import expand_inputs, iter_located_texts
-    from .head_fit import fit_head
 
-    model = plan.model
-    untied = not model.tied and model.output_name is not None
-    if not untied and not model.tied:
-        raise InputError(f"{model.path}: --fit-head needs a model with an output head (a causal LM); this one has none")
     texts = [t.strip() for _, _, t in iter_located_texts(expand_inputs(opts.fit_head)) if t.strip()]
     if not texts:
         raise InputError(f"{', '.join(opts.fit_head)}: no text for --fit-head")
-    head_key = model.output_name if untied else model.input_name
+    return texts
+
+
+def _head_key(plan: Plan) -> str:
+    """The tensor whose rows are the output head: the stored head, or the tied input matrix."""
+    model = plan.model
+    if not model.tied and model.output_name is not None:
+        return model.output_name
+    if not model.tied:
+        raise InputError(f"{model.path}: --fit-head needs a model with an output head (a causal LM); this one has none")
+    return model.input_name
+
+
+def _auto_by_text(plan: Plan, opts: Options, files: dict[str, bytes], tmp: Path, log) -> tuple[dict[str, np.ndarray], dict, list[str]]:
+    """--method auto with a donor space and --fit-head text: make the fvt rows and the omp rows,
+    run every 4th line of the text through each model and keep the rows with the lower bits per
+    byte (a tie goes to fvt). Returns (tensors, report, the other lines, for the fit)."""
+    import dataclasses
+    import shutil
+
+    from .head_fit import head_inputs
+
+    texts = _fit_texts(opts)
+    held, rest = texts[::4], [t for i, t in enumerate(texts) if i % 4]
+    if not rest:
+        rest = held
+    head_key = _head_key(plan)
+    softcap = plan.model.config.get("final_logit_softcapping")
+    made: dict[str, tuple[float, dict, dict]] = {}
+    positions = 0
+    for method in ("fvt", "omp"):
+        tensors, info = compute_rows(dataclasses.replace(plan, method=method, auto=False), opts, log)
+        scratch = tmp.parent / (tmp.name + f".{method}")
+        scratch.mkdir()
+        try:
+            write_model(plan.model, scratch, tensors, config_updates(plan), files)
+            cal = head_inputs(str(scratch), plan.new.tokenizer, held, max(16, opts.fit_head_positions // 4), log=log, where=str(plan.model.path))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        positions = len(cal.h)
+        made[method] = (cal.bits_per_byte(tensors[head_key], softcap), tensors, info)
+        log(f"auto: {method} rows score {made[method][0]:.4f} bits per byte on the held-out lines")
+    fvt, omp = made["fvt"][0], made["omp"][0]
+    chosen = "omp" if omp < fvt else "fvt"
+    _, tensors, info = made[chosen]
+    info["auto"] = {
+        "criterion": "bits per byte of the model on --fit-head text (every 4th line, left out of the fit)",
+        "held_out_lines": len(held),
+        "positions": positions,
+        "fvt_bits_per_byte": round(fvt, 4),
+        "omp_bits_per_byte": round(omp, 4),
+        "chosen": chosen,
+        "why": f"{len(held)} lines of --fit-head text ({positions} positions): bits per byte fvt {fvt:.4f}, omp {omp:.4f}; {chosen} is lower" + (" (a tie goes to fvt)" if omp == fvt else ""),
+    }
+    return tensors, info, rest
+
+
+def _fit_head(plan: Plan, opts: Options, tensors: dict[str, np.ndarray], files: dict[str, bytes], tmp: Path, log, texts: list[str] | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """--fit-head: write the model once into a scratch directory beside the output, run the
+    calibration text (`texts`, default all of --fit-head) through it, and return the tensors with
+    the fitted head rows (head_fit.py)."""
+    import shutil
+
+    from .head_fit import fit_head
+
+    model = plan.model
+    head_key = _head_key(plan)
+    untied = head_key != model.input_name
+    texts = _fit_texts(opts) if texts is None else texts
     scratch = tmp.parent / (tmp.name + ".fit")
     scratch.mkdir()
     try:
@@ -440,7 +500,7 @@ def _fit_head(plan: Plan, opts: Options, tensors: dict[str, np.ndarray], files: 
     out[head_key] = m
     if not untied and model.output_name:
         out[model.output_name] = m  # a tied head stored twice stays identical
-    stats.update(text=list(opts.fit_head), weight=weight, rows=("output head" if untied else "tied input/output"))
+    stats.update(text=list(opts.fit_head), lines=len(texts), weight=weight, rows=("output head" if untied else "tied input/output"))
     return out, stats
 
 
@@ -457,7 +517,9 @@ def transplant(base: str, tokenizer: str, out: str, opts: Options, force: bool =
         from .head_fit import check_causal
 
         check_causal(plan.model.config, str(plan.model.path))
-    tensors, info = compute_rows(plan, opts, log)
+    by_text = plan.auto and bool(opts.fit_head)
+    if not by_text:
+        tensors, info = compute_rows(plan, opts, log)
     files = tokenizer_files(plan)
     gen = plan.model.path / "generation_config.json"
     if gen.is_file():
@@ -470,8 +532,11 @@ def transplant(base: str, tokenizer: str, out: str, opts: Options, force: bool =
         except (OSError, ValueError):
             pass
     with atomic_dir(out, force) as tmp:
+        fit_texts = None
+        if by_text:  # auto measures fvt and omp on part of the text, the fit takes the rest
+            tensors, info, fit_texts = _auto_by_text(plan, opts, files, Path(tmp), log)
         if opts.fit_head:
-            tensors, info["fit_head"] = _fit_head(plan, opts, tensors, files, Path(tmp), log)
+            tensors, info["fit_head"] = _fit_head(plan, opts, tensors, files, Path(tmp), log, fit_texts)
         write_model(plan.model, tmp, tensors, config_updates(plan), files)
     report = {**plan.summary(), **info, "output": str(out), "seconds": round(time.perf_counter() - t0, 3)}
     return report

@@ -105,9 +105,38 @@ def check_causal(config: dict, where: str) -> None:
         raise InputError(f"{where}: --fit-head needs a causal LM; this model is {', '.join(arch)}")
 
 
-def head_inputs(model_dir: str, tokenizer, texts: Sequence[str], max_positions: int, max_length: int = 512, log: Callable[[str], None] = lambda s: None, where: str = "") -> np.ndarray:
-    """Final hidden states of `texts` in the causal LM at `model_dir`: float32[n, hidden], read at the
-    input of its output layer (after the final norm, whatever the architecture), n <= max_positions.
+@dataclass
+class Calibration:
+    """What a causal LM computes on calibration text, as far as its output layer is concerned.
+
+    h: float32[n, hidden], the output layer's input at every position; next_ids: int64[n], the token
+    that follows each position (-1 at the end of a window); text_bytes: UTF-8 bytes of the texts run."""
+
+    h: np.ndarray
+    next_ids: np.ndarray
+    text_bytes: int
+
+    def bits_per_byte(self, head: np.ndarray, softcap: float | None = None) -> float:
+        """Cross-entropy of the next tokens under output rows `head` ([vocab, hidden]), in bits per
+        byte of text (the final logits capped as tanh(x / c) * c when the model does that)."""
+        keep = np.flatnonzero(self.next_ids >= 0)
+        w = np.ascontiguousarray(head, dtype=np.float32)
+        nats = 0.0
+        for a in range(0, len(keep), _BLOCK):
+            rows = keep[a : a + _BLOCK]
+            lg = (self.h[rows] @ w.T).astype(np.float64)
+            if softcap:
+                lg = np.tanh(lg / softcap) * softcap
+            mx = lg.max(1)
+            lse = np.log(np.exp(lg - mx[:, None]).sum(1)) + mx
+            nats += float((lse - lg[np.arange(len(rows)), self.next_ids[rows]]).sum())
+        return nats / np.log(2) / max(1, self.text_bytes)
+
+
+def head_inputs(model_dir: str, tokenizer, texts: Sequence[str], max_positions: int, max_length: int = 512, log: Callable[[str], None] = lambda s: None, where: str = "") -> Calibration:
+    """The causal LM at `model_dir` run on `texts`: the input of its output layer at every position
+    (after the final norm, whatever the architecture), at most max_positions of them, whole texts
+    only (at least one).
 
     Each text is encoded with `tokenizer` (a `tokenizers.Tokenizer`, no special tokens), cut into
     windows of at most `max_length` tokens and run after the model's bos token (when it has one).
@@ -133,13 +162,16 @@ def head_inputs(model_dir: str, tokenizer, texts: Sequence[str], max_positions: 
     bos = bos[0] if isinstance(bos, list) and bos else bos
     windows: list[list[int]] = []
     total = 0
+    text_bytes = 0
     for text in texts:
         ids = tokenizer.encode(text, add_special_tokens=False).ids
-        for a in range(0, len(ids), max_length):
-            window = ([bos] if isinstance(bos, int) else []) + ids[a : a + max_length]
-            if len(window) >= 2 and total < max_positions:
-                windows.append(window)
-                total += len(window)
+        mine = [w for w in (([bos] if isinstance(bos, int) else []) + ids[a : a + max_length] for a in range(0, len(ids), max_length)) if len(w) >= 2]
+        size = sum(map(len, mine))
+        if windows and total + size > max_positions:
+            break
+        windows += mine
+        total += size
+        text_bytes += len(text.encode("utf-8")) if mine else 0
     if not windows:
         raise InputError("--fit-head: the calibration text has no tokens")
     got: list[np.ndarray] = []
@@ -153,8 +185,8 @@ def head_inputs(model_dir: str, tokenizer, texts: Sequence[str], max_positions: 
     hook = head.register_forward_pre_hook(take)
     try:
         with torch.no_grad():
-            # a batch of windows of similar length, padded on the right (masked; causal attention
-            # never lets a real position see the padding after it)
+            # consecutive windows, padded on the right (masked; causal attention never lets a real
+            # position see the padding after it)
             for a in range(0, len(windows), _BATCH):
                 batch = windows[a : a + _BATCH]
                 width = max(map(len, batch))
@@ -174,9 +206,10 @@ def head_inputs(model_dir: str, tokenizer, texts: Sequence[str], max_positions: 
     finally:
         hook.remove()
     del model, head
-    h = np.concatenate(got)[:max_positions]
+    h = np.concatenate(got)
+    nxt = np.concatenate([np.array(w[1:] + [-1], dtype=np.int64) for w in windows])
     log(f"fit-head: {h.shape[0]} positions of calibration text")
-    return h.astype(np.float32, copy=False)
+    return Calibration(h.astype(np.float32, copy=False), nxt, text_bytes)
 
 
 def fit_head_rows(h: np.ndarray, head_new: np.ndarray, head_old: np.ndarray | Callable[[np.ndarray], np.ndarray], absorbed: Absorbed, ridge: float = 1e-3) -> tuple[np.ndarray, dict]:
@@ -245,7 +278,7 @@ def fit_head(model_dir: str, tokenizer, texts: Sequence[str], old: TokInfo, new:
     t0 = time.perf_counter()
     absorbed = absorbed_tokens(old, new, mapping)
     log(f"fit-head: {len(absorbed.old_ids)} dropped old tokens taken over by {len(absorbed.targets)} new tokens")
-    h = head_inputs(model_dir, tokenizer, texts, max_positions, log=log, where=where)
-    rows, stats = fit_head_rows(h, head_new, old_rows, absorbed)
+    cal = head_inputs(model_dir, tokenizer, texts, max_positions, log=log, where=where)
+    rows, stats = fit_head_rows(cal.h, head_new, old_rows, absorbed)
     stats["seconds"] = round(time.perf_counter() - t0, 3)
     return absorbed.targets, rows, stats
