@@ -127,6 +127,20 @@ def test_fit_head_bad_inputs(tmp_path, new_tok):
     empty.write_text("\n \n")
     assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", out, "--fit-head", str(empty)), "empty.txt", "no text")
     assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", out, "--fit-head", str(SAMPLE), "--fit-head-weight", "2"), "--fit-head-weight")
+    bad = tmp_path / "bad8.txt"
+    bad.write_bytes(b"hello there\n\xff\xfe not UTF-8\n")
+    for opt in ("--fit-head", "--aux-corpus"):
+        assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", out, opt, str(bad)), "bad8.txt:2", "invalid UTF-8")
+    short = tmp_path / "short.txt"
+    short.write_text("hello\n")
+    assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", out, "--fit-head", str(short), "-q"), "--fit-head", "only", "at least 16")
+    assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "-o", out, "--fit-head-weight", "0.3"), "--fit-head-weight", "--fit-head")
+    # a dry run reads the text and says what the fit would do
+    proc = run_cli("transplant", str(base), "--tokenizer", str(new_tok), "--dry-run", "--fit-head", str(SAMPLE), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)["fit_head"]
+    assert plan["weight"] == 0.5 and plan["lines"] > 100 and plan["rows"] == "tied input/output"
+    assert_clean_error(run_cli("transplant", str(base), "--tokenizer", str(new_tok), "--dry-run", "--fit-head", str(tmp_path / "missing.txt")), "missing.txt")
     bert = _bert(tmp_path / "bert")
     assert_clean_error(run_cli("transplant", str(bert), "--tokenizer", str(new_tok), "-o", out, "--fit-head", str(SAMPLE)), "causal LM")
     assert not Path(out).exists()

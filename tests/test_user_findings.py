@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE, assert_clean_error, run_cli
 
 import toktool
 from toktool.corpus import iter_texts, text_problem
@@ -221,3 +222,13 @@ def test_a_transition_with_a_decimal_point_is_a_fraction():
         with pytest.raises(ToktoolError) as e:
             resolve_transition(value, 3000, 0)
         assert str(e.value) == f"--transition {value!r}: expected a vocabulary size or a fraction of --vocab-size"
+
+
+def test_an_output_on_a_file_system_that_cannot_be_written_is_one_line_before_any_work(tmp_path):
+    # /proc takes no new files, even from root: found when the output is checked, not after training
+    if not Path("/proc/self").exists():
+        pytest.skip("no /proc")
+    proc = run_cli("train", str(SAMPLE), "--vocab-size", "300", "-o", "/proc/toktool-out", "-q")
+    assert_clean_error(proc, "cannot write /proc/toktool-out")
+    proc = run_cli("count", str(SAMPLE), "-o", "/proc/toktool.counts")
+    assert_clean_error(proc, "cannot write /proc/toktool.counts")

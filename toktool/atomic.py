@@ -37,14 +37,30 @@ def check_output(path: str | os.PathLike, force: bool) -> Path:
     parent = p.parent if str(p.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise ToktoolError(f"cannot write {p}: {parent} is not a directory")
+    if parent.is_dir():
+        # a read-only or pseudo file system (/proc, a full disk...) is found now, not after the work
+        try:
+            fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".probe", dir=parent)
+        except OSError as e:
+            raise ToktoolError(f"cannot write {p}: {e.strerror or e}") from None
+        os.close(fd)
+        os.unlink(probe)
     return p
+
+
+def _parent_dir(p: Path) -> None:
+    """Create the output's parent directories, an OSError as one line."""
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ToktoolError(f"cannot write {p}: {e.strerror or e}") from None
 
 
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, force: bool = False, mode: str = "wb") -> Iterator:
     """Yield a file object on a temporary sibling; rename it over `path` only on success."""
     p = check_output(path, force)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    _parent_dir(p)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     _as_created(Path(tmp), directory=False)
     try:
@@ -74,7 +90,7 @@ def atomic_dir(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     place, so there is no moment where neither exists on disk.
     """
     p = check_output(path, force)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    _parent_dir(p)
     tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
     _as_created(tmp, directory=True)
     try:

@@ -134,7 +134,10 @@ def run_in_child(kernel: Callable, args: tuple, report: Callable[[np.ndarray], N
     def child() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, through `stop`
         try:
-            send.send(("ok", kernel(*args, progress, stop)))
+            result = kernel(*args, progress, stop)
+            if stop[0]:
+                return  # nobody reads the pipe any more: a large result would block here
+            send.send(("ok", result))
         except BaseException as e:
             send.send(("error", repr(e)))
 
@@ -149,10 +152,13 @@ def run_in_child(kernel: Callable, args: tuple, report: Callable[[np.ndarray], N
         status, payload = recv.recv()
         proc.join()
     except KeyboardInterrupt:
+        # the result is thrown away: give the kernel a moment to see `stop`, then end it (a phase
+        # that does not look at the flag must not hold up the exit)
         stop[0] = 1
-        proc.join(10)
+        proc.join(0.5)
         if proc.is_alive():
             proc.terminate()
+            proc.join()
         raise
     finally:
         recv.close()

@@ -62,6 +62,11 @@ def transplant(base, new_tokenizer, output, method, donor, aux_corpus, k, omp_ca
     if report_path:
         check_not_input(report_path, read, "--report")
         check_output(report_path, force)
+    ctx = click.get_current_context()
+    if not fit_head:
+        for name in ("fit_head_weight", "fit_head_positions"):
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+                raise click.UsageError(f"--{name.replace('_', '-')} is an option of --fit-head, which was not given")
     if donor and aux_corpus:
         raise click.UsageError("give --donor or --aux-corpus, not both")
     if (donor or aux_corpus) and method not in ("auto", "omp"):

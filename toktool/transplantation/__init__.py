@@ -77,11 +77,14 @@ def transplant(
         add_specials=add_specials, precision=precision, omp_norm=omp_norm, calibrate=calibrate,
         fit_head=list(fit_head), fit_head_weight=fit_head_weight, fit_head_positions=fit_head_positions,
     )
-    from .core import make_plan
+    from .core import fit_head_plan, make_plan
     from .core import transplant as transplant_dir
 
     if dry_run:
-        report = make_plan(base, tokenizer, opts).summary()
+        plan = make_plan(base, tokenizer, opts)
+        report = plan.summary()
+        if opts.fit_head:
+            report["fit_head"] = fit_head_plan(plan, opts)
         report["dry_run"] = True
         return report
     if output is None:

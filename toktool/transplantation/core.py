@@ -211,7 +211,7 @@ def donor_space(plan: Plan, opts: Options, log) -> tuple[np.ndarray, np.ndarray,
     from ..formats import HFAdapter
     from .donor import donor_from_text
 
-    located = [(f"{name}:{lineno}", t) for name, lineno, t in iter_located_texts(expand_inputs(opts.aux_corpus)) if t.strip()]
+    located = [(f"{name}:{lineno}", t) for name, lineno, t in iter_located_texts(expand_inputs(opts.aux_corpus), errors="strict") if t.strip()]
     lines = [t for _, t in located]
     log(f"encoding the aux corpus ({len(lines)} lines) with the new tokenizer")
     # through the adapter: a library failure names the tokenizer and the line, and a truncation
@@ -414,10 +414,22 @@ def _fit_texts(opts: Options) -> list[str]:
     """The --fit-head text: one text per non-empty line."""
     from ..corpus import expand_inputs, iter_located_texts
 
-    texts = [t.strip() for _, _, t in iter_located_texts(expand_inputs(opts.fit_head)) if t.strip()]
+    texts = [t.strip() for _, _, t in iter_located_texts(expand_inputs(opts.fit_head), errors="strict") if t.strip()]
     if not texts:
         raise InputError(f"{', '.join(opts.fit_head)}: no text for --fit-head")
     return texts
+
+
+def fit_head_plan(plan: Plan, opts: Options) -> dict:
+    """What --fit-head will do, for --dry-run: the text is read (and refused as a real run would),
+    the model checked to be a causal LM with an output head."""
+    from .head_fit import check_causal
+
+    check_causal(plan.model.config, str(plan.model.path))
+    head_key = _head_key(plan)
+    texts = _fit_texts(opts)
+    untied = head_key != plan.model.input_name
+    return {"text": list(opts.fit_head), "lines": len(texts), "max_positions": opts.fit_head_positions, "weight": 1.0 if untied else opts.fit_head_weight, "rows": "output head" if untied else "tied input/output"}
 
 
 def _head_key(plan: Plan) -> str:

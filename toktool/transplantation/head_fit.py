@@ -37,6 +37,8 @@ from .match import Mapping, TokInfo, old_pieces
 _BLOCK = 64
 # calibration windows per forward pass
 _BATCH = 16
+# the fewest token positions a fit is made from (--fit-head-positions has the same minimum)
+MIN_POSITIONS = 16
 
 
 class _Reached(Exception):
@@ -279,6 +281,8 @@ def fit_head(model_dir: str, tokenizer, texts: Sequence[str], old: TokInfo, new:
     absorbed = absorbed_tokens(old, new, mapping)
     log(f"fit-head: {len(absorbed.old_ids)} dropped old tokens taken over by {len(absorbed.targets)} new tokens")
     cal = head_inputs(model_dir, tokenizer, texts, max_positions, log=log, where=where)
+    if len(cal.h) < MIN_POSITIONS:
+        raise InputError(f"--fit-head: the calibration text gives only {len(cal.h)} token positions (at least {MIN_POSITIONS}; a few thousand are what the fit is for)")
     rows, stats = fit_head_rows(cal.h, head_new, old_rows, absorbed)
     stats["seconds"] = round(time.perf_counter() - t0, 3)
     return absorbed.targets, rows, stats
