@@ -88,7 +88,7 @@ def test_fit_head_on_a_small_llama(tmp_path, new_tok, tied):
     plain, _ = _fit(tmp_path, base, new_tok, "plain")
     fitted, report = _fit(tmp_path, base, new_tok, "fitted", "--fit-head", str(SAMPLE), "--fit-head-positions", "3000")
     fh = report["fit_head"]
-    assert fh["positions"] == 3000 and fh["targets"] > 100 and fh["rmse_after"] < fh["rmse_before"]
+    assert 2500 < fh["positions"] <= 3000 and fh["targets"] > 100 and fh["rmse_after"] < fh["rmse_before"]
     assert fh["weight"] == (0.5 if tied else 1.0)
     old, new, mapping = _infos(base, new_tok)
     targets = absorbed_tokens(old, new, mapping).targets

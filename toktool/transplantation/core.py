@@ -489,7 +489,8 @@ def _auto_by_text(plan: Plan, opts: Options, files: dict[str, bytes], tmp: Path,
 def _fit_head(plan: Plan, opts: Options, tensors: dict[str, np.ndarray], files: dict[str, bytes], tmp: Path, log, texts: list[str] | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """--fit-head: write the model once into a scratch directory beside the output, run the
     calibration text (`texts`, default all of --fit-head) through it, and return the tensors with
-    the fitted head rows (head_fit.py)."""
+    the fitted head rows (head_fit.py). `tensors` is emptied once written: while the model runs,
+    the new matrices live only in the scratch files, and are read back from them for the fit."""
     import shutil
 
     from .head_fit import fit_head
@@ -502,12 +503,15 @@ def _fit_head(plan: Plan, opts: Options, tensors: dict[str, np.ndarray], files: 
     scratch.mkdir()
     try:
         write_model(model, scratch, tensors, config_updates(plan), files)
-        targets, rows, stats = fit_head(str(scratch), plan.new.tokenizer, texts, plan.old, plan.new, plan.mapping, tensors[head_key], lambda ids: model.read_rows(head_key, ids), opts.fit_head_positions, log, where=str(model.path))
+        names = list(tensors)
+        tensors.clear()
+        written = open_model(str(scratch))
+        targets, rows, stats = fit_head(str(scratch), plan.new.tokenizer, texts, plan.old, plan.new, plan.mapping, lambda: written.read(head_key), lambda ids: model.read_rows(head_key, ids), opts.fit_head_positions, log, where=str(model.path))
+        out = {name: written.read(name) for name in names}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    out = dict(tensors)
     weight = 1.0 if untied else opts.fit_head_weight
-    m = tensors[head_key].copy()
+    m = out[head_key]
     m[targets] = ((1 - weight) * m[targets].astype(np.float64) + weight * rows).astype(m.dtype)
     out[head_key] = m
     if not untied and model.output_name:

@@ -272,17 +272,17 @@ def fit_head_rows(h: np.ndarray, head_new: np.ndarray, head_old: np.ndarray | Ca
     return rows.astype(np.float32), stats
 
 
-def fit_head(model_dir: str, tokenizer, texts: Sequence[str], old: TokInfo, new: TokInfo, mapping: Mapping, head_new: np.ndarray, old_rows: Callable[[np.ndarray], np.ndarray], max_positions: int, log: Callable[[str], None] = lambda s: None, where: str = "") -> tuple[np.ndarray, np.ndarray, dict]:
+def fit_head(model_dir: str, tokenizer, texts: Sequence[str], old: TokInfo, new: TokInfo, mapping: Mapping, head_new: Callable[[], np.ndarray], old_rows: Callable[[np.ndarray], np.ndarray], max_positions: int, log: Callable[[str], None] = lambda s: None, where: str = "") -> tuple[np.ndarray, np.ndarray, dict]:
     """The whole step: (target new ids int64[g], fitted rows float32[g, d], report). `model_dir` is
-    the transplanted model as first written; `old_rows(ids)` returns those rows of the base model's
-    output matrix (read after the model has run, so that the two are not in memory together); see
-    head_inputs and fit_head_rows."""
+    the transplanted model as first written; `head_new()` returns its output rows and `old_rows(ids)`
+    those rows of the base model's output matrix, both called after the model has run, so that
+    neither is in memory with it; see head_inputs and fit_head_rows."""
     t0 = time.perf_counter()
     absorbed = absorbed_tokens(old, new, mapping)
     log(f"fit-head: {len(absorbed.old_ids)} dropped old tokens taken over by {len(absorbed.targets)} new tokens")
     cal = head_inputs(model_dir, tokenizer, texts, max_positions, log=log, where=where)
     if len(cal.h) < MIN_POSITIONS:
         raise InputError(f"--fit-head: the calibration text gives only {len(cal.h)} token positions (at least {MIN_POSITIONS}; a few thousand are what the fit is for)")
-    rows, stats = fit_head_rows(cal.h, head_new, old_rows, absorbed)
+    rows, stats = fit_head_rows(cal.h, head_new(), old_rows, absorbed)
     stats["seconds"] = round(time.perf_counter() - t0, 3)
     return absorbed.targets, rows, stats
