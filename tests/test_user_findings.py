@@ -232,3 +232,8 @@ def test_an_output_on_a_file_system_that_cannot_be_written_is_one_line_before_an
     assert_clean_error(proc, "cannot write /proc/toktool-out")
     proc = run_cli("count", str(SAMPLE), "-o", "/proc/toktool.counts")
     assert_clean_error(proc, "cannot write /proc/toktool.counts")
+
+
+def test_evaluate_text_that_is_a_directory_says_so(tmp_path):
+    proc = run_cli("evaluate", str(DATA / "tokenizers" / "gpt2"), "--text", str(tmp_path))
+    assert_clean_error(proc, str(tmp_path), "a directory", "--data")

@@ -148,7 +148,7 @@ def load_eval_data(
             raise ToktoolError(f"--text {item!r}: expected FILE or CODE=FILE")
         refuse_columnar(path)  # lines of text, as encode, decode and count-tokens read
         if not Path(path).is_file():
-            raise InputError(f"{path}: no such file")
+            raise InputError(f"{path}: " + ("a directory (--text takes a file; --data takes directories)" if Path(path).is_dir() else "no such file"))
         if code in sources:
             raise InputError(f"language '{code}' given twice (use CODE=FILE to name --text inputs)")
         sources[code] = [path]
