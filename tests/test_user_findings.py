@@ -237,3 +237,12 @@ def test_an_output_on_a_file_system_that_cannot_be_written_is_one_line_before_an
 def test_evaluate_text_that_is_a_directory_says_so(tmp_path):
     proc = run_cli("evaluate", str(DATA / "tokenizers" / "gpt2"), "--text", str(tmp_path))
     assert_clean_error(proc, str(tmp_path), "a directory", "--data")
+
+
+def test_invalid_utf8_is_placed_alike_by_every_reader(tmp_path):
+    # the byte is counted within its line whichever command reads the file
+    bad = tmp_path / "b8.txt"
+    bad.write_bytes(b"hello\nab\xffcd\n")
+    gpt2 = str(DATA / "tokenizers" / "gpt2")
+    for args in (["count-tokens", gpt2, str(bad)], ["encode", gpt2, str(bad)]):
+        assert_clean_error(run_cli(*args), "b8.txt:2: invalid UTF-8 at byte 2")

@@ -837,7 +837,9 @@ def read_text(path: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise InputError(f"{where}:{line}: invalid UTF-8 at byte {e.start}") from None
+        # the byte within its line, as the line readers report it
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1)
+        raise InputError(f"{where}:{line}: invalid UTF-8 at byte {col}") from None
 
 
 # --- per-language inputs ------------------------------------------------------------------------
