@@ -142,6 +142,9 @@ def test_ctrl_c_stops_the_job_and_its_local_ray(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "toktool", "count", str(big), "-o", str(tmp_path / "r"), "--engine", "ray", "--workers", "2", "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env, start_new_session=True,
+        # a suite started in the background (`make test &`, nohup) inherits an ignored SIGINT, and
+        # Python keeps it ignored: give the command the default a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # wait until the job runs: count tasks show up among the processes toktool's Ray started
     import psutil
