@@ -322,24 +322,31 @@ def _make_room(slots, pc, p_data, state):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _code_point(buf, b):
+    """The code point of the UTF-8 sequence at buf[b] and its length in bytes (buf is valid UTF-8)."""
+    x = np.int64(buf[b])
+    if x < 0x80:
+        return x, np.int64(1)
+    if x < 0xE0:
+        ln = np.int64(2)
+        x &= 0x1F
+    elif x < 0xF0:
+        ln = np.int64(3)
+        x &= 0x0F
+    else:
+        ln = np.int64(4)
+        x &= 0x07
+    for k in range(1, ln):
+        x = (x << 6) | (np.int64(buf[b + k]) & 0x3F)
+    return x, ln
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _decode(buf, b, n, flags, cp, fl, at):
     """Decode n code points of UTF-8 from buf[b:] into cp, their classes into fl and their byte
     offsets into at (at[n] = the end); returns the end."""
     for q in range(n):
-        x = np.int32(buf[b])
-        if x < 0x80:
-            ln = 1
-        elif x < 0xE0:
-            ln = 2
-            x &= 0x1F
-        elif x < 0xF0:
-            ln = 3
-            x &= 0x0F
-        else:
-            ln = 4
-            x &= 0x07
-        for k in range(1, ln):
-            x = (x << 6) | (np.int32(buf[b + k]) & 0x3F)
+        x, ln = _code_point(buf, b)
         at[q] = b
         cp[q] = x
         fl[q] = flags[x]
@@ -355,20 +362,7 @@ def _decode_line(buf, b, flags, cp, fl, at):
     nb = buf.shape[0]
     q = 0
     while b < nb:
-        x = np.int32(buf[b])
-        if x < 0x80:
-            ln = 1
-        elif x < 0xE0:
-            ln = 2
-            x &= 0x1F
-        elif x < 0xF0:
-            ln = 3
-            x &= 0x0F
-        else:
-            ln = 4
-            x &= 0x07
-        for k in range(1, ln):
-            x = (x << 6) | (np.int32(buf[b + k]) & 0x3F)
+        x, ln = _code_point(buf, b)
         at[q] = b
         cp[q] = x
         fl[q] = flags[x]
