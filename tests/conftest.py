@@ -53,6 +53,16 @@ def lines_of(path: Path) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def new_tok(tmp_path_factory) -> Path:
+    """The new tokenizer of the transplant tests: byte-level BPE of 1,200 tokens trained on the sample
+    by the CLI (trained once per session)."""
+    out = tmp_path_factory.mktemp("newtok") / "tok"
+    proc = run_cli("train", str(SAMPLE), "--vocab-size", "1200", "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
 def sample_lines() -> list[str]:
     return lines_of(SAMPLE)
 

@@ -88,14 +88,6 @@ def _wordpiece(tmp: Path, vocab_size: int = 1500) -> Path:
     return tmp
 
 
-@pytest.fixture(scope="session")
-def new_tok(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("newtok") / "tok"
-    proc = run_cli("train", str(SAMPLE), "--vocab-size", "1200", "-o", str(out), "-q")
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
 def _info(path: Path) -> TokInfo:
     return tok_info(Tokenizer.from_file(str(path / "tokenizer.json")), path)
 

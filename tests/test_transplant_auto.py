@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE, run_cli
+from conftest import run_cli
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -22,14 +22,6 @@ from toktool.transplantation.choose import held_out_pieces  # noqa: E402
 from toktool.transplantation.match import old_pieces, tok_info  # noqa: E402
 
 GPT2 = Path(__file__).resolve().parent.parent / "data" / "tokenizers" / "gpt2"
-
-
-@pytest.fixture(scope="module")
-def new_tok(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("autotok") / "tok"
-    proc = run_cli("train", str(SAMPLE), "--vocab-size", "1200", "-o", str(out), "-q")
-    assert proc.returncode == 0, proc.stderr
-    return out
 
 
 def _llama(tmp: Path, seed: int, compositional: bool = False) -> Path:

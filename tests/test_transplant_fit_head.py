@@ -20,14 +20,6 @@ from toktool.transplantation.head_fit import Absorbed, absorbed_tokens, fit_head
 from toktool.transplantation.match import load_old_tokenizer, match_vocab, old_pieces, tok_info  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def new_tok(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("newtok") / "tok"
-    proc = run_cli("train", str(SAMPLE), "--vocab-size", "1200", "-o", str(out), "-q")
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
 def _infos(base: Path, new_tok: Path):
     old = load_old_tokenizer(base)
     new = tok_info(Tokenizer.from_file(str(new_tok / "tokenizer.json")), new_tok)
