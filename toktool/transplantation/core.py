@@ -6,8 +6,11 @@ OMP in omp.py / omp_torch.py) -> write the directory (model_io.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -442,12 +445,24 @@ def _head_key(plan: Plan) -> str:
     return model.input_name
 
 
+@contextlib.contextmanager
+def _scratch_model(plan: Plan, tensors: dict[str, np.ndarray], files: dict[str, bytes], tmp: Path, name: str) -> Iterator[Path]:
+    """The model with `tensors` written into a scratch directory beside the output's temporary one
+    (for transformers to load), removed afterwards whatever happens."""
+    scratch = tmp.parent / f"{tmp.name}.{name}"
+    scratch.mkdir()
+    try:
+        write_model(plan.model, scratch, tensors, config_updates(plan), files)
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _auto_by_text(plan: Plan, opts: Options, files: dict[str, bytes], tmp: Path, log) -> tuple[dict[str, np.ndarray], dict, list[str]]:
     """--method auto with a donor space and --fit-head text: make the fvt rows and the omp rows,
     run every 4th line of the text through each model and keep the rows with the lower bits per
     byte (a tie goes to fvt). Returns (tensors, report, the other lines, for the fit)."""
     import dataclasses
-    import shutil
 
     from .head_fit import head_inputs
 
@@ -461,13 +476,8 @@ def _auto_by_text(plan: Plan, opts: Options, files: dict[str, bytes], tmp: Path,
     positions = 0
     for method in ("fvt", "omp"):
         tensors, info = compute_rows(dataclasses.replace(plan, method=method, auto=False), opts, log)
-        scratch = tmp.parent / (tmp.name + f".{method}")
-        scratch.mkdir()
-        try:
-            write_model(plan.model, scratch, tensors, config_updates(plan), files)
+        with _scratch_model(plan, tensors, files, tmp, method) as scratch:
             cal = head_inputs(str(scratch), plan.new.tokenizer, held, max(16, opts.fit_head_positions // 4), log=log, where=str(plan.model.path))
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
         positions = len(cal.h)
         made[method] = (cal.bits_per_byte(tensors[head_key], softcap), tensors, info)
         log(f"auto: {method} rows score {made[method][0]:.4f} bits per byte on the held-out lines")
@@ -491,29 +501,21 @@ def _fit_head(plan: Plan, opts: Options, tensors: dict[str, np.ndarray], files: 
     calibration text (`texts`, default all of --fit-head) through it, and return the tensors with
     the fitted head rows (head_fit.py). `tensors` is emptied once written: while the model runs,
     the new matrices live only in the scratch files, and are read back from them for the fit."""
-    import shutil
-
     from .head_fit import fit_head
 
     model = plan.model
     head_key = _head_key(plan)
     untied = head_key != model.input_name
     texts = _fit_texts(opts) if texts is None else texts
-    scratch = tmp.parent / (tmp.name + ".fit")
-    scratch.mkdir()
-    try:
-        write_model(model, scratch, tensors, config_updates(plan), files)
+    with _scratch_model(plan, tensors, files, tmp, "fit") as scratch:
         names = list(tensors)
         tensors.clear()
         written = open_model(str(scratch))
         targets, rows, stats = fit_head(str(scratch), plan.new.tokenizer, texts, plan.old, plan.new, plan.mapping, lambda: written.read(head_key), lambda ids: model.read_rows(head_key, ids), opts.fit_head_positions, log, where=str(model.path))
         out = {name: written.read(name) for name in names}
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     weight = 1.0 if untied else opts.fit_head_weight
     m = out[head_key]
     m[targets] = ((1 - weight) * m[targets].astype(np.float64) + weight * rows).astype(m.dtype)
-    out[head_key] = m
     if not untied and model.output_name:
         out[model.output_name] = m  # a tied head stored twice stays identical
     stats.update(text=list(opts.fit_head), lines=len(texts), weight=weight, rows=("output head" if untied else "tied input/output"))
