@@ -63,13 +63,14 @@ def absorbed_tokens(old: TokInfo, new: TokInfo, mapping: Mapping) -> Absorbed:
     """Which dropped old token's probability each new token takes over.
 
     A dropped old token is one that no row of the new model copies and that stands for text (not a
-    special token or a token with a role such as eos, not a byte-fallback byte, not a partial UTF-8 sequence of a byte-level
-    vocabulary). Its text is encoded with the new tokenizer as FVT encodes new tokens with the old
+    special token or a token with a role such as eos, not a byte-fallback byte, not a partial UTF-8
+    sequence of a byte-level vocabulary). Its text is encoded with the new tokenizer as FVT encodes new tokens with the old
     one (match.old_pieces); the first id takes it over. Special tokens of the new vocabulary never
     take one over."""
     copied = {s for s in mapping.source if s >= 0} | set(old.roles.values())
-    olds: list[int] = []
-    texts: list[bytes] = []
+    special_rows = {j for j, h in enumerate(mapping.how) if h == "special"} | set(new.specials)
+    keep_o: list[int] = []
+    keep_t: list[int] = []
     for i in range(old.size):
         if i in copied or i in old.specials:
             continue
@@ -80,12 +81,6 @@ def absorbed_tokens(old: TokInfo, new: TokInfo, mapping: Mapping) -> Absorbed:
             key.decode("utf-8")
         except UnicodeDecodeError:
             continue
-        olds.append(i)
-        texts.append(key)
-    special_rows = {j for j, h in enumerate(mapping.how) if h == "special"} | set(new.specials)
-    keep_o: list[int] = []
-    keep_t: list[int] = []
-    for i, key in zip(olds, texts):
         ids = old_pieces(new, key)
         if ids and ids[0] not in special_rows:
             keep_o.append(i)
@@ -146,15 +141,13 @@ def head_inputs(model_dir: str, tokenizer, texts: Sequence[str], max_positions: 
     load the directory as a causal LM (named as `where` when given)."""
     try:
         import torch
-        from transformers import AutoModelForCausalLM
+        import transformers
     except ImportError as e:
         raise ToktoolError(f"--fit-head runs the model through transformers and torch ({e.name} is not installed): pip install 'toktool[fit]'") from None
-    import transformers
-
     transformers.logging.set_verbosity_error()  # its notes and progress bars are not ours to print
     transformers.utils.logging.disable_progress_bar()
     try:
-        model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True).float().eval()
+        model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True).float().eval()
     except Exception as e:  # transformers raises ValueError, OSError, KeyError... for what it cannot load
         raise InputError(f"{where or model_dir}: transformers cannot load the transplanted model as a causal LM for --fit-head ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     head = model.get_output_embeddings()
